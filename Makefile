@@ -1,0 +1,111 @@
+# Learning at the edge, reproduced: build, test and benchmark.
+#   make book            execute every notebook at SCALE (default laptop) and build the HTML book
+#   make test            run the test suite (unit tests, notebooks at smoke scale, the book build)
+# Both create the virtual environment first when needed (make setup).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+SCALE ?= laptop
+VENV ?= .venv
+BOOK ?= book
+INPUTS ?= build/inputs
+BIN := $(VENV)/bin
+MATHJAX_VERSION := 3.2.2
+SCALES := smoke laptop paper
+ifeq ($(filter $(SCALE),$(SCALES)),)
+$(error SCALE must be one of smoke, laptop, paper (got '$(SCALE)'))
+endif
+
+NOTEBOOK_SOURCES := $(wildcard notebooks/*.md)
+CHAPTERS := $(filter-out scorecard,$(basename $(notdir $(NOTEBOOK_SOURCES))))
+EXECUTED_DIR := $(BOOK)/notebooks
+EXECUTED := $(addprefix $(EXECUTED_DIR)/,$(addsuffix .ipynb,$(CHAPTERS)))
+SCORECARD := $(EXECUTED_DIR)/scorecard.ipynb
+# Everything a result depends on: a change here re-executes the notebooks (no stale figures).
+LIBRARY := $(shell find src -name '*.py' -not -path '*/__pycache__/*') $(wildcard data/paper/*.yaml)
+# The environment is keyed by the content of the requirements, not by file dates.
+REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(REQ_HASH)
+SCALE_STAMP := $(EXECUTED_DIR)/.scale-$(SCALE)
+
+.PHONY: help setup book test notebooks bench clean
+
+help:
+	@echo "make book [SCALE=smoke|laptop|paper]  execute the notebooks and build the HTML book"
+	@echo "make test                              run the tests (notebooks at smoke scale, book build)"
+	@echo "make notebooks                         plain .ipynb files (no outputs) in notebooks/"
+	@echo "make bench                             benchmarks against reference implementations"
+	@echo "make setup                             (re)create $(VENV) when requirements change"
+	@echo "make clean                             remove built books, executed notebooks and results"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@echo "== setting up $(VENV) (requirements changed or first run)"
+	rm -f $(VENV)/.installed-*
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(MAKE) --no-print-directory mathjax
+	touch $@
+
+# MathJax served with the book, so readers' maths renders without a CDN; without npm the
+# book falls back to MathJax from its CDN (book/_ext/edgebook.py decides).
+.PHONY: mathjax
+mathjax:
+	@if [ -f $(BOOK)/_mathjax/mathjax/es5/tex-chtml.js ]; then exit 0; fi; \
+	if command -v npm >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d); \
+	  ( cd $$tmp && npm pack -q mathjax@$(MATHJAX_VERSION) >/dev/null 2>&1 && tar xzf mathjax-$(MATHJAX_VERSION).tgz ) \
+	  && mkdir -p $(BOOK)/_mathjax/mathjax && rm -rf $(BOOK)/_mathjax/mathjax/es5 \
+	  && mv $$tmp/package/es5 $$tmp/package/LICENSE $(BOOK)/_mathjax/mathjax/ \
+	  && echo "MathJax $(MATHJAX_VERSION) installed under $(BOOK)/_mathjax" \
+	  || echo "warning: could not fetch MathJax with npm; the book will load it from its CDN"; \
+	  rm -rf $$tmp; \
+	else echo "warning: npm not found; the book will load MathJax from its CDN"; fi
+
+# A scale change re-executes every notebook.
+$(SCALE_STAMP):
+	mkdir -p $(EXECUTED_DIR)
+	rm -f $(EXECUTED_DIR)/.scale-*
+	touch $@
+
+# MyST markdown -> .ipynb (jupytext) -> executed by papermill inside the book tree.
+# The output is written under a temporary name and moved into place only on success.
+$(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(LIBRARY) $(SCALE_STAMP) | $(STAMP)
+	@echo "== executing $< at scale $(SCALE)"
+	mkdir -p $(INPUTS)
+	$(BIN)/jupytext --quiet --to ipynb --output $(INPUTS)/$*.ipynb $<
+	rm -f $(EXECUTED_DIR)/.tmp-$*.ipynb
+	$(BIN)/papermill --no-progress-bar --cwd notebooks -p scale $(SCALE) \
+	  $(INPUTS)/$*.ipynb $(EXECUTED_DIR)/.tmp-$*.ipynb \
+	  || { rm -f $(EXECUTED_DIR)/.tmp-$*.ipynb; exit 1; }
+	mv $(EXECUTED_DIR)/.tmp-$*.ipynb $@
+
+# The scorecard reads every chapter's results: it runs last.
+$(SCORECARD): $(EXECUTED)
+
+book: $(STAMP) $(EXECUTED) $(SCORECARD)
+	@echo "== building the book (warnings are errors)"
+	$(BIN)/jupyter-book build $(BOOK) --all -W -n --keep-going --quiet
+	@echo "The book is at $(abspath $(BOOK))/_build/html/index.html"
+
+test: $(STAMP)
+	rc=0; $(BIN)/python -m pytest -n 2 || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+notebooks: $(STAMP)
+	$(BIN)/jupytext --quiet --to ipynb $(NOTEBOOK_SOURCES)
+	@echo "Plain notebooks (no outputs) written next to their sources in notebooks/"
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install -q -r benchmarks/requirements.txt
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(BOOK)/_build $(EXECUTED_DIR) build data/results/* .pytest_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,14 @@
+"""edgelearn: the library behind *Learning at the edge, reproduced*.
+
+One module per method, read top to bottom, each docstring naming the paper's equation or
+algorithm line it implements:
+
+* :mod:`edgelearn.exp3` — EXP3 and its regret bound (the learner of *Slicing for AI*);
+* :mod:`edgelearn.bandits` — loss sequences, the UCB1 baseline and the play loop.
+
+Shared machinery: :mod:`edgelearn.data` (MNIST and Fashion-MNIST as tensors),
+:mod:`edgelearn.results` (tidy tables with provenance), :mod:`edgelearn.scales`,
+:mod:`edgelearn.scorecard`, :mod:`edgelearn.plotting` and :mod:`edgelearn.stats`.
+"""
+
+__version__ = "0.1.0"

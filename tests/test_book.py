@@ -1,0 +1,69 @@
+"""The product end to end: every notebook executed by papermill at smoke scale, then the book
+built with warnings as errors, in a temporary copy of the book tree."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("book-smoke")
+    book = root / "book"
+    shutil.copytree(REPO / "book", book, ignore=shutil.ignore_patterns("_build", "notebooks", "_mathjax"))
+    if (REPO / "book" / "_mathjax").is_dir():
+        (book / "_mathjax").symlink_to(REPO / "book" / "_mathjax")
+    env = {**os.environ, "EDGELEARN_RESULTS_DIR": str(root / "results")}
+    proc = subprocess.run(["make", "book", "SCALE=smoke", f"BOOK={book}", f"INPUTS={root / 'inputs'}"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, (proc.stdout[-6000:] + proc.stderr[-6000:])
+    return root
+
+
+@pytest.mark.slow
+def test_every_notebook_executed_at_smoke_scale_without_errors(built_book):
+    sources = sorted(p.stem for p in (REPO / "notebooks").glob("*.md"))
+    for name in sources:
+        nb = nbformat.read(built_book / "book" / "notebooks" / f"{name}.ipynb", as_version=4)
+        assert nb.metadata["papermill"]["parameters"]["scale"] == "smoke"
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"{name}: {errors[:1]}"
+
+
+@pytest.mark.slow
+def test_book_pages_exist_and_show_numbers_from_this_run(built_book):
+    html = built_book / "book" / "_build" / "html"
+    for page in ("index", "exp3/theory", "notebooks/exp3", "notebooks/scorecard", "bibliography"):
+        assert (html / f"{page}.html").is_file(), page
+    theory = (html / "exp3" / "theory.html").read_text()
+    assert 'id="thm-exp3-regret"' in theory and "Proof" in theory
+    claims = pd.read_csv(built_book / "results" / "exp3" / "smoke" / "claims.csv").set_index("id")
+    worst = re.search(r"= ([0-9.]+)$", claims.loc["regret_bound", "ours"]).group(1)
+    assert f">{worst}<" in theory or f" {worst}" in theory, "the glued ratio of this run is not on the page"
+    card = (html / "notebooks" / "scorecard.html").read_text()
+    assert "Bubeck" in card and ("reproduced" in card)
+
+
+@pytest.mark.slow
+def test_maths_is_served_locally_when_mathjax_is_installed(built_book):
+    if not (REPO / "book" / "_mathjax" / "mathjax" / "es5" / "tex-chtml.js").is_file():
+        pytest.skip("MathJax not installed (no npm): the book uses its CDN")
+    html = built_book / "book" / "_build" / "html"
+    assert (html / "mathjax" / "es5" / "tex-chtml.js").is_file()
+    assert "mathjax/es5/tex-chtml.js" in (html / "exp3" / "theory.html").read_text()
+
+
+def test_make_rejects_an_unknown_scale():
+    proc = subprocess.run(["make", "-n", "book", "SCALE=huge"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "smoke, laptop, paper" in proc.stderr
