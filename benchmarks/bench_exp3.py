@@ -80,10 +80,10 @@ def main() -> None:
         rows.append(("river Exp3 (not installed: pip install -r benchmarks/requirements.txt)", float("nan")))
     rows.append(("edgelearn Exp3 (1 run)", throughput(lambda n: ours(n, 1, eta, means, rng), 2_000)))
     rows.append(("edgelearn Exp3 (32 runs at once)", throughput(lambda n: ours(n, 32, eta, means, rng), 32_000)))
-    reference = rows[0][1]
-    print(f"EXP3 slot throughput, K = {K:,} arms (slots per second; ratio to the reference loop)")
+    reference, peer = rows[0][1], rows[1][1]
+    print(f"EXP3 slot throughput, K = {K:,} arms (slots per second; ratios to the reference loop and to river)")
     for name, rate in rows:
-        print(f"  {name:<72s} {rate:>12,.0f} /s   x{rate / reference:,.1f}")
+        print(f"  {name:<40.40s} {rate:>12,.0f} /s   x{rate / reference:8.2f} vs loop   x{rate / peer:8.2f} vs river")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,15 @@ OLS-RSA, SBS, GBS). Notation and equation labels follow the book's chapter
 
 Implementation. Many independent runs (seeds) are advanced at once: the state is an
 array with one row per run. Only the played arm's weight changes in a round, so the
-weights :math:`w_i = p_{0,i} e^{-\eta \hat L_i}` are kept in a *sum tree* per run (each
-internal node holds the sum of its two children). Sampling an arm by inverse CDF and
-updating its weight both walk one root-to-leaf path, so a round costs
-:math:`O(\log K)` per run instead of the :math:`O(K)` of recomputing a softmax, and all
-runs walk their paths together in vectorised numpy. Weights only shrink (losses are
-non-negative); when a run's total falls below ``1e-200`` its weights are rescaled, which
-leaves :math:`p_t` unchanged and keeps the arithmetic away from underflow.
+weights :math:`w_i = p_{0,i} e^{-\eta \hat L_i}` are stored in :math:`\lceil\sqrt K\,\rceil`
+blocks of :math:`\lceil\sqrt K\,\rceil` arms, together with each block's sum. Sampling by
+inverse CDF first picks a block from the block sums, then an arm inside it; the update
+rescales one weight and re-adds one block. A round therefore costs :math:`O(\sqrt K)` per
+run instead of the :math:`O(K)` of recomputing a softmax, in a handful of vectorised numpy
+calls for all runs together, and block sums are recomputed (never updated by differences)
+so no rounding error accumulates. Weights only shrink (losses are non-negative); when a
+run's total falls below ``1e-200`` its weights are rescaled, which leaves :math:`p_t`
+unchanged and keeps the arithmetic away from underflow.
 """
 
 from __future__ import annotations
@@ -76,56 +78,46 @@ class Exp3:
         self.n_arms, self.eta, self.n_runs = int(n_arms), float(eta), int(n_runs)
         self.prior = _check_prior(prior, self.n_arms)
         self.rng = np.random.default_rng(seed)
-        self._leaves = 1 << (self.n_arms - 1).bit_length()  # a power of two >= K
-        self._depth = self._leaves.bit_length() - 1
+        self._block = math.isqrt(self.n_arms - 1) + 1            # arms per block, ceil(sqrt(K))
+        self._n_blocks = -(-self.n_arms // self._block)          # ceil(K / block)
         self._rows = np.arange(self.n_runs)
-        self._tree = np.zeros((self.n_runs, 2 * self._leaves))
-        self._tree[:, self._leaves:self._leaves + self.n_arms] = self.prior
-        self._rebuild()
-
-    # -- sum tree -------------------------------------------------------------------
-    def _rebuild(self, rows: np.ndarray | slice = slice(None)) -> None:
-        """Recompute every internal node (level by level, leaves upwards) for ``rows``."""
-        width = self._leaves // 2
-        while width >= 1:
-            children = self._tree[rows, 2 * width:4 * width]
-            self._tree[rows, width:2 * width] = children[:, 0::2] + children[:, 1::2]
-            width //= 2
+        padded = np.zeros(self._n_blocks * self._block)
+        padded[:self.n_arms] = self.prior
+        self._w = np.tile(padded.reshape(self._n_blocks, self._block), (self.n_runs, 1, 1))
+        self._block_sums = self._w.sum(axis=2)
 
     @property
     def total_weight(self) -> np.ndarray:
-        """:math:`W_t = \\sum_i w_{t,i}` per run (the tree's root), shape ``(n_runs,)``."""
-        return self._tree[:, 1]
+        """:math:`W_t = \\sum_i w_{t,i}` per run, shape ``(n_runs,)``."""
+        return self._block_sums.sum(axis=1)
 
     def weights(self) -> np.ndarray:
         """Unnormalised weights :math:`w_{t,i}`, shape ``(n_runs, n_arms)``."""
-        return self._tree[:, self._leaves:self._leaves + self.n_arms]
+        return self._w.reshape(self.n_runs, -1)[:, :self.n_arms]
 
     def probabilities(self) -> np.ndarray:
         """The sampling distribution :math:`p_t` (eq. exp3-weights), shape ``(n_runs, n_arms)``."""
         return self.weights() / self.total_weight[:, None]
 
     def probability(self, arms: np.ndarray | int) -> np.ndarray:
-        """:math:`p_{t,a}` for one arm per run (or the same arm for all runs), in O(1)."""
+        """:math:`p_{t,a}` for one arm per run (or the same arm for all runs)."""
         arms = np.broadcast_to(np.asarray(arms), (self.n_runs,))
-        return self._tree[self._rows, self._leaves + arms] / self.total_weight
+        return self._w[self._rows, arms // self._block, arms % self._block] / self.total_weight
 
     # -- one round --------------------------------------------------------------------
     def sample(self) -> np.ndarray:
-        """Draw :math:`A_t \\sim p_t` for every run by walking the sum tree: shape ``(n_runs,)``."""
-        u = self.rng.random(self.n_runs) * self.total_weight
-        node = np.ones(self.n_runs, dtype=np.int64)
-        for _ in range(self._depth):
-            left = 2 * node
-            left_sum = self._tree[self._rows, left]
-            go_right = u >= left_sum
-            u = np.where(go_right, u - left_sum, u)
-            node = left + go_right
-        arms = node - self._leaves
-        # Rounding can, very rarely, land on a zero-weight leaf; redraw those runs exactly.
-        bad = (arms >= self.n_arms) | (self._tree[self._rows, np.minimum(node, 2 * self._leaves - 1)] <= 0)
+        """Draw :math:`A_t \\sim p_t` for every run (inverse CDF, block then arm): shape ``(n_runs,)``."""
+        cum_blocks = np.cumsum(self._block_sums, axis=1)
+        u = self.rng.random(self.n_runs) * cum_blocks[:, -1]
+        block = np.minimum((cum_blocks <= u[:, None]).sum(axis=1), self._n_blocks - 1)
+        u -= cum_blocks[self._rows, block] - self._block_sums[self._rows, block]
+        cum_arms = np.cumsum(self._w[self._rows, block], axis=1)
+        slot = np.minimum((cum_arms <= u[:, None]).sum(axis=1), self._block - 1)
+        arms = block * self._block + slot
+        # Rounding can, very rarely, land on a zero-weight arm; redraw those runs exactly.
+        bad = (arms >= self.n_arms) | (self._w[self._rows, block, slot] <= 0)
         for run in np.flatnonzero(bad):
-            p = self.weights()[run] / self.total_weight[run]
+            p = self.weights()[run]
             arms[run] = self.rng.choice(self.n_arms, p=p / p.sum())
         return arms
 
@@ -134,7 +126,7 @@ class Exp3:
 
         ``losses`` (one per run, in [0, 1]) are the losses :math:`\\ell_{t,A_t}` of the arms
         ``arms`` just played. Applies eq. exp3-estimator and the weight update
-        :math:`w_{A_t} \\leftarrow w_{A_t} e^{-\\eta \\hat\\ell_{t,A_t}}` along one tree path.
+        :math:`w_{A_t} \\leftarrow w_{A_t} e^{-\\eta \\hat\\ell_{t,A_t}}`, then re-adds one block.
         """
         arms = np.asarray(arms, dtype=np.int64)
         losses = np.asarray(losses, dtype=float)
@@ -144,16 +136,15 @@ class Exp3:
             raise ValueError(f"'arms' must lie in 0..{self.n_arms - 1}")
         if not np.all((losses >= 0) & (losses <= 1)):
             raise ValueError("'losses' must lie in [0, 1] (EXP3's bound assumes bounded losses)")
-        node = self._leaves + arms
-        estimate = losses / (self._tree[self._rows, node] / self.total_weight)
-        self._tree[self._rows, node] *= np.exp(-self.eta * estimate)
-        for _ in range(self._depth):
-            node //= 2
-            self._tree[self._rows, node] = self._tree[self._rows, 2 * node] + self._tree[self._rows, 2 * node + 1]
+        block, slot = arms // self._block, arms % self._block
+        total = self.total_weight
+        estimate = losses * total / self._w[self._rows, block, slot]
+        self._w[self._rows, block, slot] *= np.exp(-self.eta * estimate)
+        self._block_sums[self._rows, block] = self._w[self._rows, block].sum(axis=1)
         small = np.flatnonzero(self.total_weight < _RESCALE_BELOW)
         if small.size:
-            self._tree[small] /= self.total_weight[small, None]
-            self._rebuild(small)
+            self._w[small] /= self.total_weight[small, None, None]
+            self._block_sums[small] = self._w[small].sum(axis=2)
         return estimate
 
 
