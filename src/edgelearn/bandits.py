@@ -35,7 +35,7 @@ class Learner(Protocol):
 
 
 class LossSequence(Protocol):
-    """An oblivious loss sequence over ``n_arms`` arms, served in chunks of rounds."""
+    """An oblivious loss sequence over ``n_arms`` arms (loss columns), served in chunks of rounds."""
 
     n_arms: int
 
@@ -146,7 +146,7 @@ class PlayResult:
     learner_loss: np.ndarray      # (n_runs, len(t)) cumulative loss of the learner
     best_loss: np.ndarray         # (n_runs, len(t)) cumulative loss of the best arm so far
     best_arm: np.ndarray          # (n_runs,) best arm in hindsight at the horizon
-    tracked_prob: np.ndarray | None = field(default=None)  # (n_runs, len(t)) p_t of `track_arm`
+    tracked_prob: np.ndarray | None = field(default=None)  # (n_runs, len(t)) p_t of `track_arm`(s)
 
     def frame(self, **labels: object) -> pd.DataFrame:
         """Tidy table: one row per run x checkpoint, with ``labels`` as constant columns."""
@@ -174,46 +174,58 @@ def checkpoints(horizon: int, n: int) -> np.ndarray:
 
 
 def play(learner: Learner, losses: LossSequence, horizon: int, seed: int, n_checkpoints: int = 100,
-         track_arm: int | None = None) -> PlayResult:
+         track_arm: int | np.ndarray | None = None, arm_columns: np.ndarray | None = None) -> PlayResult:
     """Run ``learner`` for ``horizon`` rounds on ``losses`` (drawn from ``seed``).
 
     The learner sees only the loss of the arm it played (bandit feedback); the full loss
     vectors are used only to score it against the best arm in hindsight. ``track_arm``
-    records the learner's probability of that arm at each checkpoint (EXP3 only).
+    records the learner's probability of that arm (or total probability of those arms) at
+    each checkpoint; it needs a learner with ``probabilities()`` (EXP3).
+
+    ``arm_columns`` maps the learner's arms to columns of the loss sequence, for arms that
+    share a loss (the decisions of a super action) or a learner restricted to some columns
+    (reduced super actions); the comparator is always the best *column* in hindsight, so
+    learners over different decision spaces are scored against the same optimum.
     """
     if horizon < 1:
         raise ValueError(f"'horizon' must be >= 1, got {horizon}")
+    if arm_columns is not None:
+        arm_columns = np.asarray(arm_columns, dtype=np.int64)
+        if arm_columns.ndim != 1 or arm_columns.min() < 0 or arm_columns.max() >= losses.n_arms:
+            raise ValueError(f"'arm_columns' must be a 1-d array of column indices in 0..{losses.n_arms - 1}")
     n_runs = learner.n_runs
     marks = checkpoints(horizon, n_checkpoints)
     out = {k: np.zeros((n_runs, marks.size)) for k in ("learner", "best", "prob")}
     cum_learner = np.zeros(n_runs)
-    cum_arms = np.zeros((n_runs, losses.n_arms))
+    cum_columns = np.zeros((1, losses.n_arms))  # per sequence: 1 row if shared by all runs
     rows = np.arange(n_runs)
     t, mark = 0, 0
-    for block in losses.chunks(horizon, n_runs, seed):
-        block = np.broadcast_to(block, (n_runs,) + block.shape[1:])
+    for raw in losses.chunks(horizon, n_runs, seed):
+        block = np.broadcast_to(raw, (n_runs,) + raw.shape[1:])  # a view: no copy per run
         rounds = block.shape[1]
         learner_block = np.empty((n_runs, rounds))
         for r in range(rounds):
             arms = learner.sample()
-            loss = block[rows, r, arms]
+            loss = block[rows, r, arms if arm_columns is None else arm_columns[arms]]
             learner.update(arms, loss)
             learner_block[:, r] = loss
             t += 1
             if mark < marks.size and t == marks[mark]:
                 if track_arm is not None:
-                    out["prob"][:, mark] = learner.probability(track_arm)  # type: ignore[attr-defined]
+                    probs = learner.probabilities()  # type: ignore[attr-defined]
+                    out["prob"][:, mark] = probs[:, np.atleast_1d(track_arm)].sum(axis=1)
                 mark += 1
-        # Score the block's checkpoints with cumulative sums (vectorised over rounds).
+        # Score the block's checkpoints with cumulative sums (vectorised over rounds), computed
+        # on the sequence as drawn (one row when all runs share it), then broadcast to the runs.
         start = t - rounds
         inside = marks[(marks > start) & (marks <= t)] - start - 1
-        arms_cum = cum_arms[:, None, :] + np.cumsum(block, axis=1)[:, inside, :]
+        columns_cum = cum_columns[:, None, :] + np.cumsum(raw, axis=1)[:, inside, :]
         learner_cum = cum_learner[:, None] + np.cumsum(learner_block, axis=1)[:, inside]
         first = np.searchsorted(marks, start + 1)
         out["learner"][:, first:first + inside.size] = learner_cum
-        out["best"][:, first:first + inside.size] = arms_cum.min(axis=2)
-        cum_arms += block.sum(axis=1)
+        out["best"][:, first:first + inside.size] = columns_cum.min(axis=2)
+        cum_columns = cum_columns + raw.sum(axis=1)
         cum_learner += learner_block.sum(axis=1)
     return PlayResult(t=marks, regret=out["learner"] - out["best"], learner_loss=out["learner"],
-                      best_loss=out["best"], best_arm=cum_arms.argmin(axis=1),
+                      best_loss=out["best"], best_arm=np.broadcast_to(cum_columns.argmin(axis=1), (n_runs,)).copy(),
                       tracked_prob=out["prob"] if track_arm is not None else None)

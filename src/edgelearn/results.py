@@ -211,6 +211,10 @@ class Recorder:
         self._last = time.perf_counter()
         self.saved: dict[str, Path] = {}
 
+    def set_data_source(self, data_source: str) -> None:
+        """Record the data source once it is known (for tables saved from now on)."""
+        self.base["data_source"] = data_source
+
     def provenance(self, name: str, wall_time_s: float) -> dict[str, Any]:
         """The provenance record for table ``name``."""
         return {**self.base, "name": name, "wall_time_s": round(wall_time_s, 3),
