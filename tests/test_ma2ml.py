@@ -1,0 +1,134 @@
+"""MA2ML: credit assignment, unbiased gradients, the KL term, searchers on tiny known tables."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from edgelearn import ma2ml
+
+
+def tiny_table(dims=(2, 3, 2), seeds=2, noise=0.0, seed=0) -> ma2ml.TabularBenchmark:
+    rng = np.random.default_rng(seed)
+    mean = rng.uniform(0.5, 0.9, dims)
+    acc = mean[None] + noise * rng.normal(size=(seeds, *dims))
+    flops = np.broadcast_to(np.arange(1, dims[1] + 1)[None, :, None] * 1e6, dims).copy()
+    return ma2ml.TabularBenchmark(acc, flops)
+
+
+def test_counterfactual_baseline_matches_brute_force():
+    dims = (3, 4, 2)
+    critic = ma2ml.Critic(dims, hidden=8, seed=1)
+    actions = torch.tensor([[0, 1, 1], [2, 3, 0], [1, 0, 1]])
+    for agent in range(3):
+        pi = torch.softmax(torch.randn(dims[agent]), -1)
+        fast = ma2ml.counterfactual_baseline(critic, pi, actions, agent)
+        for row, value in zip(actions, fast):
+            total = 0.0
+            for a in range(dims[agent]):
+                swapped = row.clone()
+                swapped[agent] = a
+                with torch.no_grad():
+                    total += float(pi[a]) * float(critic(swapped[None]))
+            assert float(value) == pytest.approx(total, rel=1e-5, abs=1e-6)
+
+
+def test_lite_gradient_is_unbiased_monte_carlo():
+    dims = (2, 3)
+    reward = torch.tensor([[0.1, 0.5, 0.2], [0.9, 0.3, 0.4]])
+    logits = [torch.tensor([0.3, -0.2], requires_grad=True), torch.tensor([0.1, 0.4, -0.5], requires_grad=True)]
+    # exact gradient of J = sum_a pi1(a1) pi2(a2) R(a1, a2)
+    pi1, pi2 = (torch.softmax(lg, -1) for lg in logits)
+    exact = torch.autograd.grad((pi1[:, None] * pi2[None, :] * reward).sum(), logits)
+    gen = torch.Generator().manual_seed(0)
+    n = 200_000
+    a1 = torch.multinomial(pi1.detach(), n, replacement=True, generator=gen)
+    a2 = torch.multinomial(pi2.detach(), n, replacement=True, generator=gen)
+    actions = torch.stack([a1, a2], 1)
+    estimate = ma2ml.lite_gradient(logits, actions, reward[a1, a2], baseline=0.37)
+    for e, g in zip(estimate, exact):
+        np.testing.assert_allclose(e.numpy(), g.numpy(), atol=3e-3)
+
+
+def test_kl_term_is_zero_when_policy_equals_target_and_positive_otherwise():
+    lg = torch.tensor([0.2, -1.0, 0.5])
+    assert float(ma2ml.kl_divergence(lg, lg.clone())) == pytest.approx(0.0, abs=1e-7)
+    assert float(ma2ml.kl_divergence(lg, lg + 3.0)) == pytest.approx(0.0, abs=1e-6)  # same softmax
+    assert float(ma2ml.kl_divergence(lg, torch.zeros(3))) > 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda d: ma2ml.MA2MLLite(d, lr=0.3),
+    lambda d: ma2ml.MA2ML(d, ma2ml.MA2MLConfig(lam=0.05)),
+    lambda d: ma2ml.MA2ML(d, ma2ml.MA2MLConfig(off_policy=False)),
+    lambda d: ma2ml.SingleAgent(d, lr=0.3),
+])
+def test_searchers_find_the_optimum_of_a_tiny_known_table(make):
+    bench = tiny_table(dims=(2, 2, 2), seeds=1, seed=3)
+    mean = bench.mean_accuracy()
+    searcher = make(bench.dims)
+    ma2ml.run_search(searcher, bench, n_batches=40, batch_size=4, seed=0)
+    assert np.unravel_index(np.argmax(searcher.joint_policy()), bench.dims) == np.unravel_index(np.argmax(mean), bench.dims)
+
+
+def test_run_search_is_deterministic_and_reports_policy_values():
+    bench = tiny_table(noise=0.01)
+    runs = [ma2ml.run_search(ma2ml.MA2ML(bench.dims, seed=0), bench, 3, 2, seed=5, mean_reward=bench.mean_accuracy())
+            for _ in range(2)]
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    uniform = bench.mean_accuracy().mean()
+    assert runs[0].policy_value.iloc[0] == pytest.approx(uniform)  # the first policy is uniform
+
+
+def test_top_k_curve_and_flops_reward():
+    bench = tiny_table()
+    history = ma2ml.run_search(ma2ml.RandomSearch(bench.dims), bench, 4, 3, seed=0)
+    curve = ma2ml.top_k_curve(history, bench.mean_accuracy(), k=2)
+    assert list(curve.batch) == [0, 1, 2, 3]
+    assert curve.best_true.is_monotonic_increasing and (curve.distinct <= 12).all()
+    r = ma2ml.flops_reward(np.array([0.9, 0.9]), np.array([5e5, 2e6]), constraint=1e6)
+    assert r[0] == pytest.approx(0.9) and r[1] == pytest.approx(0.45)
+
+
+def test_tabular_benchmark_from_frame_round_trip():
+    rows = [{"aug_idx": a, "arch_idx": n, "hpo_idx": h, "seed": s, "val_accuracy": 0.5 + 0.1 * a + 0.01 * s,
+             "flops": 1e6 * (n + 1), "aug": f"aug{a}", "arch": f"net{n}", "hpo": f"h{h}"}
+            for a, n, h, s in itertools.product(range(2), range(3), range(2), range(2))]
+    bench = ma2ml.TabularBenchmark.from_frame(pd.DataFrame(rows))
+    assert bench.dims == (2, 3, 2) and bench.accuracy.shape == (2, 2, 3, 2)
+    assert bench.names[1] == ("net0", "net1", "net2")
+    with pytest.raises(ValueError, match="cover"):
+        ma2ml.TabularBenchmark.from_frame(pd.DataFrame(rows[:-1]))
+
+
+def test_live_benchmark_trains_each_pipeline_once_per_seed():
+    calls = []
+
+    def train(pipeline, seed):
+        calls.append((pipeline, seed))
+        return 0.5 + 0.1 * pipeline[0], 1e6
+
+    live = ma2ml.LiveBenchmark((2, 2), train, seeds=(0,))
+    rng = np.random.default_rng(0)
+    live.evaluate(np.array([[0, 1], [1, 1], [0, 1]]), rng)
+    assert len(calls) == 2
+
+
+def test_bad_input_raises():
+    bench = tiny_table()
+    with pytest.raises(ValueError, match="actions"):
+        bench.evaluate(np.array([[0, 5, 0]]), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="actions"):
+        bench.evaluate(np.array([0, 1, 0]), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="constraint"):
+        ma2ml.flops_reward(np.ones(1), np.ones(1), constraint=0)
+    with pytest.raises(ValueError):
+        ma2ml.MA2MLConfig(tau=0)
+    with pytest.raises(ValueError, match="scale"):
+        ma2ml.scale_config("huge")
+    with pytest.raises(ValueError, match="n_batches"):
+        ma2ml.run_search(ma2ml.RandomSearch(bench.dims), bench, 0, 1, seed=0)
