@@ -27,7 +27,7 @@ def test_counterfactual_baseline_matches_brute_force():
     for agent in range(3):
         pi = torch.softmax(torch.randn(dims[agent]), -1)
         fast = ma2ml.counterfactual_baseline(critic, pi, actions, agent)
-        for row, value in zip(actions, fast):
+        for row, value in zip(actions, fast.detach()):
             total = 0.0
             for a in range(dims[agent]):
                 swapped = row.clone()

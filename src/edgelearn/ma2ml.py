@@ -325,6 +325,13 @@ class MA2ML(_Agents):
         self.scale = _Standardiser()
         self.gen = torch.Generator().manual_seed(seed)
 
+    def target_joint_policy(self) -> np.ndarray:
+        """The joint target policy :math:`\\rho = \\prod_i \\rho_i` (what the monotonicity theorem is about)."""
+        joint = np.ones(())
+        for target in self.targets:
+            joint = np.multiply.outer(joint, torch.softmax(target, -1).numpy())
+        return joint
+
     def _fit_critic(self, actions: torch.Tensor, rewards: torch.Tensor) -> None:
         for _ in range(self.config.critic_steps):
             idx = torch.randint(len(actions), (min(self.config.minibatch, len(actions)),), generator=self.gen)
@@ -392,7 +399,8 @@ def run_search(searcher: Searcher, benchmark: Benchmark, n_batches: int, batch_s
     Returns one row per evaluated pipeline: batch, pipeline indices, observed accuracy, FLOPs and
     reward. With ``mean_reward`` (the table's seed-averaged reward, shape ``dims``) each row also
     carries the exact expected reward of the searcher's joint policy *before* the batch
-    (``policy_value``), which the monotonic-improvement check uses.
+    (``policy_value``) and, for MA2ML, of its joint target policy (``target_value``), which the
+    monotonic-improvement check uses.
     """
     if n_batches < 1 or batch_size < 1:
         raise ValueError("'n_batches' and 'batch_size' must be >= 1")
@@ -401,13 +409,15 @@ def run_search(searcher: Searcher, benchmark: Benchmark, n_batches: int, batch_s
     rows = []
     for k in range(n_batches):
         value = float((searcher.joint_policy() * mean_reward).sum()) if mean_reward is not None else np.nan
+        target = (float((searcher.target_joint_policy() * mean_reward).sum())  # type: ignore[attr-defined]
+                  if mean_reward is not None and hasattr(searcher, "target_joint_policy") else np.nan)
         actions = searcher.propose(batch_size, rng)
         accuracy, flops = benchmark.evaluate(actions, rng)
         reward = flops_reward(accuracy, flops, constraint)
         searcher.observe(actions, reward)
         for a, acc, fl, r in zip(actions, accuracy, flops, reward):
             rows.append({"batch": k, **{f"a{i}": int(v) for i, v in enumerate(a)}, "accuracy": float(acc),
-                         "flops": float(fl), "reward": float(r), "policy_value": value})
+                         "flops": float(fl), "reward": float(r), "policy_value": value, "target_value": target})
     return pd.DataFrame(rows)
 
 

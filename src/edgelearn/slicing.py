@@ -262,8 +262,12 @@ def build_space(config: SlicingConfig, max_decisions: int = 5_000_000) -> Decisi
     decisions = np.concatenate(rows).astype(np.int16)
     seconds["feasible decisions (OLS)"] = time.perf_counter() - start
     start = time.perf_counter()
-    hyper, super_of = np.unique(decisions[..., :2].reshape(len(decisions), -1), axis=0, return_inverse=True)
-    hyper = hyper.reshape(-1, M, 2)
+    # One integer key per hyper-parameter vector (mixed radix), so grouping is a 1-d unique.
+    local = decisions[..., 0].astype(np.int64) * ne + decisions[..., 1]          # (|F|, M)
+    keys = local @ (nd * ne) ** np.arange(M - 1, -1, -1, dtype=np.int64)
+    unique_keys, super_of = np.unique(keys, return_inverse=True)
+    digits = (unique_keys[:, None] // (nd * ne) ** np.arange(M - 1, -1, -1, dtype=np.int64)) % (nd * ne)
+    hyper = np.stack([digits // ne, digits % ne], axis=-1).astype(np.int16)
     seconds["super actions (OLS-SA)"] = time.perf_counter() - start
     start = time.perf_counter()
     reduced = pareto_maximal(hyper.reshape(len(hyper), -1))
