@@ -36,7 +36,7 @@ def test_notebook_sources_follow_the_conventions():
         header = yaml.safe_load(text.split("---")[1])
         assert header["kernelspec"]["name"] == "python3", path
         assert "md:myst" in header["jupytext"]["formats"], path
-        params = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters\]\n\n(.*?)```", text, re.S)
+        params = re.search(r"```\{code-cell\} ipython3\n:tags: \[parameters[^\]]*\]\n\n(.*?)```", text, re.S)
         assert params, f"{path.name}: no cell tagged 'parameters'"
         assert re.search(r'^scale = "laptop"$', params.group(1), re.M), f"{path.name}: scale must default to laptop"
         assert re.search(r"^seeds? = ", params.group(1), re.M), f"{path.name}: no seed parameter"

@@ -1,0 +1,190 @@
+r"""Shared deep-RL machinery: replay memories, (Double) DQN updates, exploration schedules.
+
+Written once for the OD3 chapter (a DQN teacher distilled into an on-device student) and the
+ATS/PTS chapter (a Double DQN scheduler with prioritised replay).
+
+* :class:`ReplayBuffer` — a circular memory of transitions kept as preallocated tensors;
+  adding and sampling are vectorised (no per-transition Python).
+* :class:`PrioritizedReplayBuffer` — proportional prioritisation (Schaul et al. 2016):
+  :math:`P(i) = p_i^\alpha / \sum_k p_k^\alpha` with :math:`p_i = |\delta_i| + \epsilon`, and
+  importance weights :math:`w_i = (N\,P(i))^{-\beta} / \max_j w_j`.
+* :func:`td_target` — DQN's target :math:`r + \gamma (1 - d) \max_a Q_{\bar\theta}(s', a)`
+  (Mnih et al. 2015, eq. 2 of OD3) or Double DQN's
+  :math:`r + \gamma (1 - d)\, Q_{\bar\theta}(s', \arg\max_a Q_\theta(s', a))` (van Hasselt et al. 2016).
+* :func:`dqn_loss` — the Huber (or squared) TD loss, optionally importance-weighted.
+* :func:`linear_schedule`, :func:`exponential_schedule` — :math:`\varepsilon` and learning-rate
+  schedules; :func:`epsilon_greedy`; :func:`soft_update` / :func:`hard_update` of target networks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Batch = dict[str, torch.Tensor]
+
+
+class ReplayBuffer:
+    """Circular replay memory of ``capacity`` transitions ``(obs, action, reward, next_obs, done)``."""
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: torch.dtype = torch.float32,
+                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+        if int(capacity) != capacity or capacity < 1:
+            raise ValueError(f"'capacity' must be an integer >= 1, got {capacity!r}")
+        self.capacity, self.device = int(capacity), torch.device(device)
+        self.obs = torch.zeros((self.capacity, *obs_shape), dtype=obs_dtype, device=self.device)
+        self.next_obs = torch.zeros_like(self.obs)
+        self.action = torch.zeros(self.capacity, dtype=torch.long, device=self.device)
+        self.reward = torch.zeros(self.capacity, device=self.device)
+        self.done = torch.zeros(self.capacity, device=self.device)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.position, self.size = 0, 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs, action, reward, next_obs, done) -> torch.Tensor:
+        """Store a batch of transitions (leading dimension = number of transitions); return their slots."""
+        obs = torch.as_tensor(obs, dtype=self.obs.dtype, device=self.device)
+        if obs.shape[1:] != self.obs.shape[1:]:
+            obs = obs.unsqueeze(0)  # a single transition
+        n = obs.shape[0]
+        if obs.shape[1:] != self.obs.shape[1:] or n > self.capacity:
+            raise ValueError(f"'obs' must have shape (n, {tuple(self.obs.shape[1:])}) with n <= capacity")
+        slots = (self.position + torch.arange(n, device=self.device)) % self.capacity
+        self.obs[slots] = obs
+        self.next_obs[slots] = torch.as_tensor(next_obs, dtype=self.obs.dtype, device=self.device).reshape(obs.shape)
+        self.action[slots] = torch.as_tensor(action, device=self.device).reshape(n).long()
+        self.reward[slots] = torch.as_tensor(reward, dtype=torch.float32, device=self.device).reshape(n)
+        self.done[slots] = torch.as_tensor(done, dtype=torch.float32, device=self.device).reshape(n)
+        self.position = (self.position + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+        return slots
+
+    def _gather(self, idx: torch.Tensor) -> Batch:
+        return {"obs": self.obs[idx], "action": self.action[idx], "reward": self.reward[idx],
+                "next_obs": self.next_obs[idx], "done": self.done[idx], "index": idx}
+
+    def sample(self, batch_size: int) -> Batch:
+        """A uniformly random minibatch (with replacement) of stored transitions."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        idx = torch.randint(self.size, (batch_size,), generator=self.generator).to(self.device)
+        return self._gather(idx)
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritised replay (Schaul et al. 2016); new transitions get the maximal priority."""
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], alpha: float = 0.6, beta: float = 0.4,
+                 eps: float = 1e-6, **kwargs) -> None:
+        super().__init__(capacity, obs_shape, **kwargs)
+        if not alpha >= 0 or not beta >= 0:
+            raise ValueError(f"'alpha' and 'beta' must be >= 0, got {alpha}, {beta}")
+        self.alpha, self.beta, self.eps = alpha, beta, eps
+        self.priority = np.zeros(self.capacity)  # p_i ** alpha
+        self.max_priority = 1.0
+        self.rng = np.random.default_rng(int(self.generator.initial_seed()))
+
+    def add(self, obs, action, reward, next_obs, done) -> torch.Tensor:
+        slots = super().add(obs, action, reward, next_obs, done)
+        self.priority[slots.cpu().numpy()] = self.max_priority ** self.alpha
+        return slots
+
+    def probabilities(self) -> np.ndarray:
+        """:math:`P(i)` over the stored transitions."""
+        p = self.priority[:self.size]
+        return p / p.sum()
+
+    def sample(self, batch_size: int, beta: float | None = None) -> Batch:
+        """A minibatch drawn with :math:`P(i)`, with importance weights under ``"weight"``."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        beta = self.beta if beta is None else beta
+        probs = self.probabilities()
+        idx = np.minimum(np.searchsorted(np.cumsum(probs), self.rng.random(batch_size) * probs.sum()), self.size - 1)
+        weight = (self.size * probs[idx]) ** (-beta)
+        batch = self._gather(torch.as_tensor(idx, device=self.device))
+        batch["weight"] = torch.as_tensor(weight / weight.max(), dtype=torch.float32, device=self.device)
+        return batch
+
+    def update_priorities(self, index: torch.Tensor, td_error: torch.Tensor) -> None:
+        """Set :math:`p_i = |\\delta_i| + \\epsilon` for the sampled transitions."""
+        p = np.abs(td_error.detach().cpu().numpy()) + self.eps
+        self.priority[index.cpu().numpy()] = p ** self.alpha
+        self.max_priority = max(self.max_priority, float(p.max()))
+
+
+@torch.no_grad()
+def td_target(batch: Batch, target_net: nn.Module, gamma: float, online_net: nn.Module | None = None) -> torch.Tensor:
+    """The (Double) DQN target; with ``online_net`` the online network picks the next action."""
+    next_q = target_net(batch["next_obs"])
+    if online_net is None:
+        best = next_q.max(dim=1).values
+    else:
+        best = next_q.gather(1, online_net(batch["next_obs"]).argmax(dim=1, keepdim=True)).squeeze(1)
+    return batch["reward"] + gamma * (1.0 - batch["done"]) * best
+
+
+def dqn_loss(online_net: nn.Module, target_net: nn.Module, batch: Batch, gamma: float, double: bool = False,
+             huber: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """TD loss of ``online_net`` on ``batch`` (OD3 eq. 1); returns the loss and the TD errors.
+
+    With a ``"weight"`` entry (prioritised replay) each transition's loss is importance-weighted.
+    """
+    q = online_net(batch["obs"]).gather(1, batch["action"].unsqueeze(1)).squeeze(1)
+    target = td_target(batch, target_net, gamma, online_net if double else None)
+    per_sample = F.smooth_l1_loss(q, target, reduction="none") if huber else F.mse_loss(q, target, reduction="none")
+    weight = batch.get("weight")
+    loss = (per_sample * weight).mean() if weight is not None else per_sample.mean()
+    return loss, (target - q).detach()
+
+
+def linear_schedule(start: float, end: float, steps: int) -> Callable[[int], float]:
+    """``start`` falling linearly to ``end`` over ``steps`` steps, then constant."""
+    if steps < 1:
+        raise ValueError(f"'steps' must be >= 1, got {steps}")
+    return lambda t: end + (start - end) * max(0.0, 1.0 - t / steps)
+
+
+def exponential_schedule(start: float, end: float, decay: float) -> Callable[[int], float]:
+    """:math:`\\varepsilon_t = \\varepsilon_{end} + (\\varepsilon_{start} - \\varepsilon_{end})\\,\\mathrm{decay}^t`."""
+    if not 0 < decay <= 1:
+        raise ValueError(f"'decay' must lie in (0, 1], got {decay}")
+    return lambda t: end + (start - end) * decay ** t
+
+
+def decay_for(start: float, end: float, steps: int, remaining: float = 0.01) -> float:
+    """The per-step decay at which an exponential schedule has covered all but ``remaining`` of
+    the way from ``start`` to ``end`` after ``steps`` steps (e.g. over ATS's 350 episodes)."""
+    if steps < 1 or not 0 < remaining < 1:
+        raise ValueError("need steps >= 1 and 0 < remaining < 1")
+    return math.exp(math.log(remaining) / steps)
+
+
+def epsilon_greedy(q_values: torch.Tensor, epsilon: float, generator: torch.Generator) -> torch.Tensor:
+    """Greedy actions of a batch of Q-value rows, each replaced by a uniform one with probability epsilon."""
+    greedy = q_values.argmax(dim=1)
+    n, k = q_values.shape
+    explore = torch.rand(n, generator=generator) < epsilon
+    random = torch.randint(k, (n,), generator=generator)
+    return torch.where(explore.to(greedy.device), random.to(greedy.device), greedy)
+
+
+@torch.no_grad()
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """:math:`\\bar\\theta \\leftarrow (1 - \\tau)\\bar\\theta + \\tau\\theta` (``tau = 1``: a copy)."""
+    if not 0 < tau <= 1:
+        raise ValueError(f"'tau' must lie in (0, 1], got {tau}")
+    for t, s in zip(target.parameters(), source.parameters()):
+        t.mul_(1 - tau).add_(s, alpha=tau)
+
+
+def hard_update(target: nn.Module, source: nn.Module) -> None:
+    """Copy ``source``'s parameters into ``target`` (DQN's periodic target update)."""
+    target.load_state_dict(source.state_dict())
