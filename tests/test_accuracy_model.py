@@ -22,11 +22,7 @@ EPOCHS = np.arange(1, 7)  # 6 epochs
 FRACTIONS = np.array([0.2, 0.4, 0.6, 0.8, 1.0])  # x 5 fractions
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Never touch the user's download cache or an EDGELEARN_DATA_DIR."""
-    monkeypatch.setenv("EDGELEARN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.delenv("EDGELEARN_DATA_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def _available(split: str) -> bool:

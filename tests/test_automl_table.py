@@ -19,11 +19,7 @@ SMOKE = at.TABLE_SCALES["smoke"]
 HAS_RAY = importlib.util.find_spec("ray") is not None
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Never touch the user's download cache or an EDGELEARN_DATA_DIR."""
-    monkeypatch.setenv("EDGELEARN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.delenv("EDGELEARN_DATA_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def _have_smoke_data() -> bool:

@@ -14,11 +14,7 @@ from edgelearn import data
 from edgelearn.data import DataUnavailableError, ImageDataset, load_dataset, read_idx, train_val_split
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test away from the user's download cache and any EDGELEARN_DATA_DIR."""
-    monkeypatch.setenv("EDGELEARN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    monkeypatch.delenv("EDGELEARN_DATA_DIR", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def _mnist_test_available() -> bool:
