@@ -72,6 +72,7 @@ def test_load_sets_the_arrival_rate():
     assert arrivals == pytest.approx(expected, rel=0.05)
     env.set_load(0.1)
     assert env.config.arrival_probability == pytest.approx(config.arrival_probability / 3)
+    assert config.utilisation == pytest.approx(5 * 0.3 * 3 * 2.5 / 10)  # U rho E[e] E[r] / C
 
 
 def test_same_seed_same_episode():
@@ -92,7 +93,7 @@ def test_same_seed_same_episode():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"load": 1.5}, "rho"), ({"load": -0.1}, "rho"), ({"n_resources": 0}, "n_resources"),
-    ({"max_demand": 20}, "max_demand"), ({"load": 1.0, "n_users": 1}, "n_users"),
+    ({"max_demand": 20}, "max_demand"), ({"n_users": 0}, "n_users"),
 ])
 def test_bad_configuration_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):

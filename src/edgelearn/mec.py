@@ -20,9 +20,12 @@ Dynamics (our choices, in the spirit of DeepRM-style schedulers):
   all :math:`C` resources — running jobs are paused for that slot (they keep their resources but
   make no progress), nothing starts, time and deadlines run on and jobs keep arriving.
 
-The load :math:`\rho` is the expected resource demand per slot relative to :math:`C`:
-:math:`\rho = U p\, \mathbb E[e]\, \mathbb E[r] / C`, which fixes the per-user arrival probability
-:math:`p`. :meth:`MECEnv.set_load` changes it between slots (the dynamic scenario).
+The load :math:`\rho` is each user's Bernoulli arrival probability per slot (the summary: "users
+with Bernoulli arrivals at load :math:`\rho`"); the resulting utilisation, the expected demanded
+resource-slots per slot relative to :math:`C`, is :math:`U \rho\, \mathbb E[e]\, \mathbb E[r] / C`
+(:attr:`MECConfig.utilisation`: 0.375 at :math:`\rho = 0.1` and 1.125 at :math:`\rho = 0.3` with the
+defaults, so the paper's dynamic scenario goes from a light load to an overload).
+:meth:`MECEnv.set_load` changes it between slots (the dynamic scenario).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class MECConfig:
 
     n_resources: int = 10        # C
     n_users: int = 5             # U, each with Bernoulli arrivals
-    load: float = 0.3            # rho, expected demanded resources per slot / C
+    load: float = 0.3            # rho, each user's arrival probability per slot
     buffer_size: int = 10        # jobs waiting at most
     max_exec: int = 5            # execution time ~ U{1..max_exec} slots
     max_demand: int = 4          # resource demand ~ U{1..max_demand} units
@@ -63,15 +66,17 @@ class MECConfig:
             raise ValueError(f"'max_demand' ({self.max_demand}) must not exceed 'n_resources' ({self.n_resources})")
         if not 0 <= self.load <= 1:
             raise ValueError(f"'load' (rho) must lie in [0, 1], got {self.load!r}")
-        if self.arrival_probability > 1:
-            raise ValueError(f"'load' {self.load} needs an arrival probability of {self.arrival_probability:.3g} "
-                             f"per user and slot; raise 'n_users' (now {self.n_users})")
 
     @property
     def arrival_probability(self) -> float:
-        """Per user and slot: :math:`p = \\rho C / (U\\, \\mathbb E[e]\\, \\mathbb E[r])`."""
+        """Per user and slot: :math:`\\rho` itself."""
+        return float(self.load)
+
+    @property
+    def utilisation(self) -> float:
+        """Expected demanded resource-slots per slot relative to C: :math:`U\\rho\\,\\mathbb E[e]\\,\\mathbb E[r]/C`."""
         mean_exec, mean_demand = (1 + self.max_exec) / 2, (1 + self.max_demand) / 2
-        return self.load * self.n_resources / (self.n_users * mean_exec * mean_demand)
+        return self.n_users * self.load * mean_exec * mean_demand / self.n_resources
 
 
 class MECEnv(gym.Env):
@@ -114,6 +119,38 @@ class MECEnv(gym.Env):
         """Spend the current slot on a training job (all C resources, one slot); returns the reward."""
         self.stats["training_slots"] += 1
         return self._advance(training=True)
+
+    def valid_actions(self) -> np.ndarray:
+        """Boolean mask of the actions that do something now: each buffered job that fits, and wait.
+
+        Every other action acts as wait, so its true Q-value equals wait's; schedulers use the mask
+        to explore and act among distinct actions only.
+        """
+        mask = np.zeros(self.config.buffer_size + 1, dtype=bool)
+        free = self.free_resources
+        for i, job in enumerate(self.buffer):
+            mask[i] = job[1] <= free
+        mask[-1] = True
+        return mask
+
+    def observation(self) -> np.ndarray:
+        """The current observation (e.g. after :meth:`train_slot`)."""
+        return self._observation()
+
+    def observation_after_training(self) -> np.ndarray:
+        """The observation the scheduler would face after a training slot now (for ATS's psi).
+
+        Deterministic part of :meth:`train_slot`: the clock moves one slot, running jobs make no
+        progress, buffered jobs wait one slot longer and those that could no longer meet their
+        deadline leave; the slot's random arrivals are left out. Nothing in the environment changes.
+        """
+        t, buffer = self.t, self.buffer
+        self.t = t + 1
+        self.buffer = [job for job in buffer if self.t + job[0] <= job[3]]
+        try:
+            return self._observation()
+        finally:
+            self.t, self.buffer = t, buffer
 
     def set_load(self, load: float) -> None:
         """Change the load rho from the next arrivals on (the dynamic scenario)."""
@@ -162,15 +199,19 @@ class MECEnv(gym.Env):
         return reward
 
     def _observation(self) -> np.ndarray:
-        c = self.config
-        obs = np.zeros(self.observation_space.shape, dtype=np.float32)
-        for i, (exec_time, demand, arrival, deadline) in enumerate(self.buffer):
-            obs[i * FEATURES:(i + 1) * FEATURES] = (
-                1.0, exec_time / c.max_exec, demand / c.n_resources,
-                min(self.t - arrival, self._max_wait) / self._max_wait,
-                min(max(deadline - self.t - exec_time, 0), c.max_slack) / max(c.max_slack, 1))
-        usage = np.zeros(c.view)
+        """Buffer features then the allocation view, built as Python floats and written once."""
+        c, t, max_wait = self.config, self.t, self._max_wait
+        slack_scale = max(c.max_slack, 1)
+        values: list[float] = []
+        for exec_time, demand, arrival, deadline in self.buffer:
+            values += (1.0, exec_time / c.max_exec, demand / c.n_resources, min(t - arrival, max_wait) / max_wait,
+                       min(max(deadline - t - exec_time, 0), c.max_slack) / slack_scale)
+        usage = [0] * c.view
         for remaining, demand, _, _ in self.running:
-            usage[:min(remaining, c.view)] += demand
-        obs[c.buffer_size * FEATURES:] = usage / c.n_resources
+            for k in range(min(remaining, c.view)):
+                usage[k] += demand
+        obs = np.zeros(self.observation_space.shape, dtype=np.float32)
+        obs[:len(values)] = values
+        obs[c.buffer_size * FEATURES:] = usage
+        obs[c.buffer_size * FEATURES:] /= c.n_resources
         return obs
