@@ -188,3 +188,112 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
 def hard_update(target: nn.Module, source: nn.Module) -> None:
     """Copy ``source``'s parameters into ``target`` (DQN's periodic target update)."""
     target.load_state_dict(source.state_dict())
+
+
+class ContinuousReplayBuffer(ReplayBuffer):
+    """:class:`ReplayBuffer` for continuous actions: each action is a float vector of ``action_dim``."""
+
+    def __init__(self, capacity: int, obs_shape: tuple[int, ...], action_dim: int, **kwargs) -> None:
+        super().__init__(capacity, obs_shape, **kwargs)
+        if int(action_dim) != action_dim or action_dim < 1:
+            raise ValueError(f"'action_dim' must be an integer >= 1, got {action_dim!r}")
+        self.action = torch.zeros((self.capacity, int(action_dim)), device=self.device)
+
+    def add(self, obs, action, reward, next_obs, done) -> torch.Tensor:
+        """Store a batch of transitions whose actions are rows of ``action_dim`` floats; return their slots."""
+        action = torch.as_tensor(action, dtype=torch.float32, device=self.device).reshape(-1, self.action.shape[1])
+        n = action.shape[0]
+        obs = torch.as_tensor(obs, dtype=self.obs.dtype, device=self.device).reshape(n, *self.obs.shape[1:])
+        if n > self.capacity:
+            raise ValueError(f"cannot add {n} transitions to a buffer of capacity {self.capacity}")
+        slots = (self.position + torch.arange(n, device=self.device)) % self.capacity
+        self.obs[slots] = obs
+        self.next_obs[slots] = torch.as_tensor(next_obs, dtype=self.obs.dtype, device=self.device).reshape(obs.shape)
+        self.action[slots] = action
+        self.reward[slots] = torch.as_tensor(reward, dtype=torch.float32, device=self.device).reshape(n)
+        self.done[slots] = torch.as_tensor(done, dtype=torch.float32, device=self.device).reshape(n)
+        self.position = (self.position + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
+        return slots
+
+
+class OrnsteinUhlenbeckNoise:
+    r"""Temporally correlated exploration noise (Uhlenbeck & Ornstein 1930; DDPG, Lillicrap et al. 2016):
+    :math:`x_{t+1} = x_t + \theta(\mu - x_t)\,\Delta t + \sigma\sqrt{\Delta t}\,\varepsilon_t`,
+    :math:`\varepsilon_t \sim \mathcal N(0, I)`, for ``shape`` independent processes."""
+
+    def __init__(self, shape: tuple[int, ...], theta: float = 0.15, sigma: float = 0.2, mu: float = 0.0,
+                 dt: float = 1.0, seed: int = 0) -> None:
+        if not theta >= 0 or not sigma >= 0 or not dt > 0:
+            raise ValueError(f"need theta >= 0, sigma >= 0, dt > 0; got {theta}, {sigma}, {dt}")
+        self.shape, self.theta, self.sigma, self.mu, self.dt = tuple(shape), theta, sigma, mu, dt
+        self.generator = torch.Generator().manual_seed(seed)
+        self.reset()
+
+    def reset(self) -> None:
+        """Restart every process at its mean."""
+        self.state = torch.full(self.shape, float(self.mu))
+
+    def sample(self) -> torch.Tensor:
+        """Advance the processes one step and return their values."""
+        eps = torch.randn(self.shape, generator=self.generator)
+        self.state = self.state + self.theta * (self.mu - self.state) * self.dt + self.sigma * math.sqrt(self.dt) * eps
+        return self.state.clone()
+
+
+def linear_lr_scheduler(optimizer: torch.optim.Optimizer, start: float, end: float,
+                        steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Learning rate falling linearly from ``start`` to ``end`` over ``steps`` scheduler steps, then constant
+    (e.g. OD3's 2.5e-4 to 5e-5); the optimiser's learning rate is set to ``start``."""
+    if steps < 1 or not start > 0 or not end > 0:
+        raise ValueError(f"need steps >= 1 and positive rates, got steps={steps}, start={start}, end={end}")
+    for group in optimizer.param_groups:
+        group["lr"] = start
+    schedule = linear_schedule(1.0, end / start, steps)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+@torch.no_grad()
+def evaluate(q_net: nn.Module, env, episodes: int, epsilon: float = 0.05, seed: int = 0,
+             max_steps: int | None = None) -> np.ndarray:
+    """Undiscounted returns of ``episodes`` episodes of ``q_net`` acting epsilon-greedily (DQN's evaluation
+    protocol uses epsilon = 0.05) in a gymnasium ``env``; episode ``i`` is reset with ``seed + i``.
+    ``max_steps`` caps an episode's length."""
+    if episodes < 1:
+        raise ValueError(f"'episodes' must be >= 1, got {episodes}")
+    if not 0 <= epsilon <= 1:
+        raise ValueError(f"'epsilon' must lie in [0, 1], got {epsilon}")
+    rng = np.random.default_rng(seed)
+    n_actions = int(env.action_space.n)
+    returns = np.zeros(episodes)
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed + i)
+        done, steps = False, 0
+        while not done and (max_steps is None or steps < max_steps):
+            if rng.random() < epsilon:
+                action = int(rng.integers(n_actions))
+            else:
+                action = int(q_net(torch.as_tensor(np.asarray(obs)).unsqueeze(0)).argmax(dim=1))
+            obs, reward, terminated, truncated, _ = env.step(action)
+            returns[i] += reward
+            steps += 1
+            done = terminated or truncated
+    return returns
+
+
+def store_transition(buffer: ReplayBuffer, obs: torch.Tensor, action: int, reward: float, next_obs: torch.Tensor,
+                     done: bool) -> int:
+    """Store one transition in ``buffer`` by direct writes into its preallocated tensors (no conversion
+    or allocation: the per-step fast path of a training loop); returns its slot. ``obs`` and ``next_obs``
+    must already have the buffer's observation shape. Prioritised buffers need :meth:`ReplayBuffer.add`."""
+    if isinstance(buffer, PrioritizedReplayBuffer):
+        raise ValueError("store_transition does not set priorities: use PrioritizedReplayBuffer.add")
+    slot = buffer.position
+    buffer.obs[slot] = obs
+    buffer.next_obs[slot] = next_obs
+    buffer.action[slot] = action
+    buffer.reward[slot] = reward
+    buffer.done[slot] = float(done)
+    buffer.position = (slot + 1) % buffer.capacity
+    buffer.size = min(buffer.size + 1, buffer.capacity)
+    return slot

@@ -1,0 +1,206 @@
+"""Tests of the OD3 chapter's module: loss, networks, generator, replay, DQN, environments, cache."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+
+from edgelearn import od3, rl
+
+TINY = dataclasses.replace(od3.SCALES["smoke"].student, steps=300, learning_starts=50, log_every=100,
+                           target_every=40, eval_episodes=1, max_eval_steps=50)
+
+
+# --- the OD3 loss (eqs. 3-5) ------------------------------------------------------------------
+
+def test_kl_zero_when_student_matches_sharpened_teacher_up_to_a_shift():
+    q = torch.randn(16, 6)
+    tau = 0.01
+    z = q / tau + torch.randn(16, 1) * 5.0  # a per-row shift leaves the softmax unchanged
+    assert od3.od3_loss(z, q, tau).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_kl_positive_otherwise_and_matches_the_definition():
+    g = torch.Generator().manual_seed(0)
+    q, z = torch.randn(8, 4, generator=g), torch.randn(8, 4, generator=g)
+    tau = 0.5
+    p_t = torch.softmax(q / tau, 1)
+    expected = (p_t * (p_t.log() - torch.log_softmax(z, 1))).sum(1).mean()
+    loss = od3.od3_loss(z, q, tau)
+    assert loss.item() > 0
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_gradient_wrt_student_logits_is_difference_of_softmaxes():
+    q, z = torch.randn(5, 3), torch.randn(5, 3, requires_grad=True)
+    od3.od3_loss(z, q, 0.1).backward()
+    expected = (torch.softmax(z.detach(), 1) - torch.softmax(q / 0.1, 1)) / 5  # batchmean divides by 5
+    assert torch.allclose(z.grad, expected, atol=1e-6)
+
+
+def test_gradients_flow_only_to_the_student():
+    teacher, student = od3.build_net("cartpole", "largenet"), od3.build_net("cartpole", "smallnet")
+    obs = torch.randn(32, 4)
+    od3.od3_loss(student(obs), teacher(obs), 0.01).backward()
+    assert all(p.grad is None for p in teacher.parameters())
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in student.parameters())
+
+
+def test_bad_tau_raises():
+    with pytest.raises(ValueError, match="tau"):
+        od3.od3_loss(torch.zeros(1, 2), torch.zeros(1, 2), 0.0)
+
+
+# --- networks and PolicyNetGenerator ----------------------------------------------------------
+
+def test_network_shapes_and_paper_counts():
+    atari = od3.QNet("atari", od3.LARGENET["atari"], (4, 84, 84), 6)
+    assert atari(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 6)
+    assert od3.count_params(atari) == 1_687_206  # the Nature-DQN layout
+    minatar = od3.QNet("minatar", od3.SMALLNET["minatar"], (4, 10, 10), 3)
+    assert minatar(torch.zeros(2, 4, 10, 10)).shape == (2, 3)
+    assert od3.paper_count(od3.LARGENET["atari"]) == 6_716_748
+    assert od3.paper_count(od3.SMALLNET["atari"]) == 432_492
+
+
+@pytest.mark.parametrize("unit", ["params", "flops"])
+def test_generator_returns_the_largest_network_within_budget(unit):
+    gen = od3.PolicyNetGenerator("minatar", (4, 10, 10), 3)
+    cands = gen.candidates()
+    col = 1 if unit == "params" else 2
+    budget = (cands[2][col] + cands[3][col]) // 2  # between the third and fourth candidates
+    net = gen(budget, unit)
+    measured = od3.count_params(net) if unit == "params" else od3.count_flops(net, (4, 10, 10))
+    assert measured <= budget and net.widths == cands[3][0]
+    assert gen(cands[0][col], unit).widths == od3.LARGENET["minatar"]
+
+
+@pytest.mark.parametrize("budget", [0, -5, float("nan"), 10])
+def test_generator_bad_budgets_raise(budget):
+    with pytest.raises(ValueError, match="budget"):
+        od3.PolicyNetGenerator("mlp", (4,), 2)(budget)
+
+
+def test_generator_bad_unit_raises():
+    with pytest.raises(ValueError, match="unit"):
+        od3.PolicyNetGenerator("mlp", (4,), 2)(1e6, unit="bytes")
+
+
+# --- replay, schedules, target network, determinism -------------------------------------------
+
+def test_replay_sampling_shapes():
+    memory = rl.ReplayBuffer(100, (4, 10, 10), seed=0)
+    for i in range(30):
+        memory.add(torch.full((4, 10, 10), float(i)), i % 3, 1.0, torch.zeros(4, 10, 10), False)
+    batch = memory.sample(8)
+    assert batch["obs"].shape == (8, 4, 10, 10) and batch["action"].shape == (8,)
+    assert batch["reward"].shape == batch["done"].shape == (8,)
+    assert set(batch["obs"][:, 0, 0, 0].tolist()) <= set(range(30))
+
+
+def test_lr_scheduler_decays_linearly():
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=1.0)
+    sched = rl.linear_lr_scheduler(opt, 2.5e-4, 5e-5, 10)
+    lrs = []
+    for _ in range(12):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(2.5e-4) and lrs[10] == pytest.approx(5e-5) and lrs[11] == pytest.approx(5e-5)
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+def test_target_network_updates_on_schedule(monkeypatch):
+    calls = []
+    original = rl.hard_update
+    monkeypatch.setattr(rl, "hard_update", lambda t, s: (calls.append(1), original(t, s)))
+    od3.train(od3.build_net("cartpole", "smallnet"), dataclasses.replace(TINY, eval_episodes=0), seed=0)
+    assert len(calls) == 1 + TINY.steps // TINY.target_every  # the initial copy, then every target_every steps
+
+
+def test_dqn_is_deterministic_for_a_fixed_seed():
+    a = od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=3)
+    b = od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=3)
+    cols = ["step", "reward", "episodes", "updates", "loss"]
+    assert a.curve[cols].equals(b.curve[cols])
+    assert all(torch.equal(p, q) for p, q in zip(a.net.parameters(), b.net.parameters()))
+    assert np.array_equal(a.eval_returns, b.eval_returns)
+    assert a.curve.updates.iloc[-1] == sum(t >= TINY.learning_starts and t % TINY.update_every == 0
+                                          for t in range(TINY.steps))
+
+
+def test_od3_training_runs_and_leaves_teacher_unchanged():
+    teacher = od3.build_net("cartpole", "largenet")
+    before = [p.clone() for p in teacher.parameters()]
+    run = od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, teacher=teacher)
+    assert all(torch.equal(p, q) for p, q in zip(before, teacher.parameters()))
+    assert np.isfinite(run.curve.loss.iloc[-1])
+    ablation = od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, teacher=teacher, actor="teacher")
+    assert len(ablation.curve) == len(run.curve)
+    with pytest.raises(ValueError, match="actor"):
+        od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, actor="cloud")
+
+
+def test_evaluate_is_seeded():
+    net = od3.build_net("cartpole", "smallnet")
+    a = rl.evaluate(net, od3.make_env("cartpole"), 3, epsilon=0.05, seed=1, max_steps=50)
+    b = rl.evaluate(net, od3.make_env("cartpole"), 3, epsilon=0.05, seed=1, max_steps=50)
+    assert a.shape == (3,) and np.array_equal(a, b) and (a <= 50).all()
+
+
+# --- environments -----------------------------------------------------------------------------
+
+def test_minatar_adapter_passes_the_env_checker():
+    env = od3.MinAtarEnv("breakout")
+    check_env(env, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 10, 10) and obs.dtype == np.float32
+    first = [env.step(i % 3)[0] for i in range(20)]
+    env.reset(seed=0)
+    assert all(np.array_equal(o, env.step(i % 3)[0]) for i, o in enumerate(first))
+
+
+def test_pong_preprocessing_shape():
+    env = od3.make_env("pong")
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8 and env.action_space.n == 6
+    env.close()
+
+
+def test_bad_env_name_raises():
+    with pytest.raises(ValueError, match="name"):
+        od3.make_env("doom")
+
+
+# --- the teacher cache ------------------------------------------------------------------------
+
+def test_teacher_cache_roundtrip_and_key(tmp_path, monkeypatch):
+    monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
+    cfg = dataclasses.replace(TINY, steps=120, learning_starts=40, eval_episodes=1)
+    run, hit = od3.cached_teacher(cfg, 0)
+    assert not hit and len(list(tmp_path.glob("teacher_*.pt"))) == 1
+    again, hit = od3.cached_teacher(cfg, 0)
+    assert hit and again.curve.equals(run.curve)
+    assert all(torch.equal(p, q) for p, q in zip(run.net.parameters(), again.net.parameters()))
+    assert od3.teacher_key(cfg, 0) != od3.teacher_key(dataclasses.replace(cfg, lr_start=5e-4), 0)
+    assert od3.teacher_key(cfg, 0) != od3.teacher_key(cfg, 1)
+
+
+def test_scale_config_validates():
+    assert od3.scale_config("paper").teacher.env == "pong"
+    with pytest.raises(ValueError, match="scale"):
+        od3.scale_config("huge")
+
+
+@pytest.mark.parametrize("env_name", ["minatar:breakout", "pong"])
+def test_convolutional_layouts_train_a_few_steps(env_name):
+    cfg = dataclasses.replace(TINY, env=env_name, steps=120, learning_starts=60, log_every=60, buffer=200,
+                              eval_episodes=0)
+    teacher = od3.build_net(env_name, "largenet")
+    run = od3.train(od3.build_net(env_name, "smallnet"), cfg, seed=0, teacher=teacher)
+    assert run.net.layout == od3.layout_for(env_name) and run.curve.updates.iloc[-1] == 15
+    assert np.isfinite(run.curve.loss.iloc[-1])
