@@ -4,15 +4,26 @@ Both train the same architectures on the same MNIST tensors with the paper's set
 (Adam 1e-3, minibatches of 16, 5 epochs; here on 1,000 training images so that the benchmark takes
 about two minutes) and score them on the 32 validation batches of 16 images of TRL-HPO's state.
 
-* ``reference``: the original loop, re-implemented: ``torch.utils.data.DataLoader`` over a
-  ``TensorDataset`` (batch 16, shuffled), one optimiser step per batch; validation through a
-  second DataLoader, one accuracy per batch of 16. No cache, one candidate after the other.
+* ``reference``: the original loop, re-implemented: the authors train on ``torchvision.datasets.MNIST``
+  with ``transforms.Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])``, so every sample is
+  turned into a PIL image and transformed when its batch is drawn. :class:`TorchvisionStyleMNIST`
+  does exactly what that data set's ``__getitem__`` does, on the same images (offline, the
+  torchvision class cannot be pointed at our train/validation split of the 10k test set); a
+  ``torch.utils.data.DataLoader`` draws shuffled batches of 16, one optimiser step per batch;
+  validation through a second DataLoader, one accuracy per batch of 16. No cache, one candidate
+  after the other. ``--tensor-reference`` replaces the per-sample transforms by a ``TensorDataset``
+  of the already normalised tensors, to show how much of the gap is the data path.
 * ``ours``: :func:`edgelearn.cnn_space.evaluate_candidate` (a seeded ``torch.randperm`` indexing
   the tensors, no DataLoader, one forward pass for all 32 validation batches), and, end to end,
   :func:`edgelearn.cnn_space.evaluate_many` with the candidate cache and a pool of 2 processes.
 
-Both run with one torch thread per candidate. What differs: only the data path (DataLoader vs
-index tensors) and the validation pass; batch size, epochs, optimiser and models are the same.
+Both run with one torch thread per candidate. What differs: the data path (per-sample transforms
+and a DataLoader vs index tensors), the validation pass, and Adam's implementation (ours uses the
+fused kernel: the same update, one call per step); batch size, epochs, learning rate and models are
+the same. The networks compute the same function from the same weights, but ours
+(``build_cnn(fast=True)``) runs max-pooling in the channels-last layout and applies a conv's ReLU
+after the pools that follow it; the reference is the textbook conv -> ReLU -> ``nn.MaxPool2d``
+(``build_cnn(fast=False)``).
 
 Two ratios are printed: *raw* (per distinct candidate, serial, sum of times) and *end to end*
 (a workload of 24 candidates of which 8 repeat earlier ones, as a search proposes them: the
@@ -24,27 +35,55 @@ No timing is asserted anywhere.
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torchvision import transforms
 
 from edgelearn import cnn_space as cs
+from edgelearn.data import train_val_split
 
 CONFIG = cs.TrainConfig(n_train=1000, n_val=512, epochs=5, batch_size=16, lr=1e-3)
 N_DISTINCT, N_REPEATS = 16, 8  # a third repeats, as in our laptop TRL-HPO runs (31 % cache hits)
 
 
-def reference_candidate(arch: cs.Architecture, data: cs.CandidateData, config: cs.TrainConfig,
+class TorchvisionStyleMNIST(Dataset):
+    """``torchvision.datasets.MNIST.__getitem__`` on given uint8 images: PIL image, then ``transform``."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.images[i].numpy(), mode="L")), int(self.labels[i])
+
+
+def reference_sets(config: cs.TrainConfig, data: cs.CandidateData, tensors: bool) -> tuple[Dataset, Dataset]:
+    """The reference's training and validation sets: per-sample transforms (default) or tensors."""
+    n = config.perf_batches * config.perf_batch_size
+    if tensors:
+        return (TensorDataset(data.x_train[:config.n_train], data.y_train[:config.n_train]),
+                TensorDataset(data.x_val[:n], data.y_val[:n]))
+    train, val = train_val_split("mnist", config.n_train, config.n_val, seed=0, download=False)
+    return TorchvisionStyleMNIST(train.images, train.labels), TorchvisionStyleMNIST(val.images[:n], val.labels[:n])
+
+
+def reference_candidate(arch: cs.Architecture, sets: tuple[Dataset, Dataset], config: cs.TrainConfig,
                         seed: int) -> list[float]:
     """The original per-candidate loop: DataLoader training, DataLoader validation, per-batch accuracy."""
     torch.set_num_threads(1)
-    model = cs.build_cnn(arch, seed)
+    model = cs.build_cnn(arch, seed, fast=False)  # conv -> ReLU -> nn.MaxPool2d, as the original
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    train = DataLoader(TensorDataset(data.x_train[:config.n_train], data.y_train[:config.n_train]),
-                       batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    train = DataLoader(sets[0], batch_size=config.batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(seed))
     model.train()
     for _ in range(config.epochs):
         for x, y in train:
@@ -52,8 +91,7 @@ def reference_candidate(arch: cs.Architecture, data: cs.CandidateData, config: c
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    n = config.perf_batches * config.perf_batch_size
-    val = DataLoader(TensorDataset(data.x_val[:n], data.y_val[:n]), batch_size=config.perf_batch_size)
+    val = DataLoader(sets[1], batch_size=config.perf_batch_size)
     model.eval()
     perf = []
     with torch.no_grad():
@@ -78,8 +116,14 @@ def workload(space: cs.SearchSpace, seed: int = 0) -> list[cs.Architecture]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tensor-reference", action="store_true",
+                        help="reference reads a TensorDataset instead of transforming each sample")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     data = cs.load_candidate_data(cs.TrainConfig(n_train=CONFIG.n_train, n_val=CONFIG.n_val))
+    sets = reference_sets(CONFIG, data, args.tensor_reference)
+    print("reference data path:", "TensorDataset" if args.tensor_reference else "per-sample PIL + ToTensor + Normalize")
     archs = workload(cs.SearchSpace())
     distinct = archs[:N_DISTINCT]
     print(f"{N_DISTINCT} distinct candidates + {N_REPEATS} repeats; {CONFIG.n_train} images x {CONFIG.epochs} epochs, "
@@ -87,7 +131,7 @@ def main() -> None:
     ref_times, our_times = {}, {}
     for arch in distinct:
         t0 = time.perf_counter()
-        reference_candidate(arch, data, CONFIG, 0)
+        reference_candidate(arch, sets, CONFIG, 0)
         ref_times[arch] = time.perf_counter() - t0
         t0 = time.perf_counter()
         cs.evaluate_candidate(arch, data, CONFIG, 0)

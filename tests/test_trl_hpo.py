@@ -74,6 +74,24 @@ def test_collapsed_architectures_are_rejected_and_penalised():
     assert reward.item() == cfg.penalty and done.item()
 
 
+def test_fast_network_computes_the_textbook_function_with_the_same_weights():
+    rng = np.random.default_rng(3)
+    space, checked = cs.SearchSpace(), 0
+    x = torch.randn(4, 1, 28, 28)
+    while checked < 20:
+        arch: list[cs.Layer] = []
+        for _ in range(int(rng.integers(1, 5))):
+            arch.append(cs.decode_action(rng.random(4), arch[-1].kind if arch else None, space))
+        if cs.collapses(arch) or cs.flops_and_params(arch)[1] > 2_000_000:
+            continue
+        fast, plain = cs.build_cnn(arch, 7), cs.build_cnn(arch, 7, fast=False)
+        assert any(isinstance(m, torch.nn.MaxPool2d) for m in plain) == any(
+            isinstance(m, cs.MaxPool2dChannelsLast) for m in fast)
+        with torch.no_grad():
+            torch.testing.assert_close(fast(x), plain(x), rtol=1e-5, atol=1e-5)
+        checked += 1
+
+
 def test_cache_returns_without_retraining(data):
     executor, cache = CountingExecutor(data), cs.CandidateCache()
     archs = [tuple(random_arch(np.random.default_rng(s), 1)) for s in (1, 2)]

@@ -159,7 +159,7 @@ class DoubleDQNAgent:
         torch.manual_seed(seed)
         self.q = q_network(obs_dim, n_actions, config.hidden)
         self.target = copy.deepcopy(self.q)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=config.lr, fused=True)
         self.memory = PrioritizedReplayBuffer(config.buffer_capacity, (obs_dim,), alpha=config.per_alpha,
                                               beta=config.per_beta, seed=seed)
         self.rng = np.random.default_rng(seed)

@@ -246,26 +246,45 @@ def collapses(arch: Sequence[Layer]) -> bool:
     return any(h < 1 for h in output_sizes(arch))
 
 
-def build_cnn(arch: Sequence[Layer], seed: int = 0) -> nn.Sequential:
+class MaxPool2dChannelsLast(nn.MaxPool2d):
+    """``nn.MaxPool2d`` computed in the channels-last layout, where PyTorch's CPU kernel vectorises over
+    channels: the same maxima, 5-7x faster for the large kernels with stride 1 the search space allows
+    (a 7x7, stride-1 pool after 112 filters took 90 % of a candidate's training time in NCHW)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.contiguous(memory_format=torch.channels_last))  # later layers accept it
+
+
+def build_cnn(arch: Sequence[Layer], seed: int = 0, fast: bool = True) -> nn.Sequential:
     """The CNN of ``arch`` followed by a Linear head to 10 classes; initial weights fixed by ``seed``.
 
     Conv2d (no padding) is followed by ReLU (the paper does not say; our choice); an FC layer is
     Linear(bias) with its activation ("none": identity), with a Flatten before the first one.
-    Raises ``ValueError`` for a collapsed architecture.
+    With ``fast`` (the default), the same function is computed faster on CPU: max-pools run in the
+    channels-last layout (:class:`MaxPool2dChannelsLast`) and a conv's ReLU moves after the pools that
+    follow it (max commutes with a monotone function); ``fast=False`` builds the textbook order
+    conv -> ReLU -> pool with ``nn.MaxPool2d``, with the same weights. Raises ``ValueError`` for a
+    collapsed architecture.
     """
     if collapses(arch):
         raise ValueError(f"architecture {arch_name(arch)} collapses (spatial sizes {output_sizes(arch)})")
     layers: list[nn.Module] = []
     channels, size, flat = 1, IMAGE_SIZE, None
+    pool = MaxPool2dChannelsLast if fast else nn.MaxPool2d
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        for layer, h in zip(arch, output_sizes(arch)):
-            if layer.kind == "conv":
-                layers += [nn.Conv2d(channels, layer.hp[0], layer.hp[1], stride=layer.hp[2]), nn.ReLU()]
-                channels, size = layer.hp[0], h
-            elif layer.kind == "pool":
-                layers.append(nn.MaxPool2d(layer.hp[0], stride=layer.hp[1], padding=layer.hp[2]))
+        kinds = [layer.kind for layer in arch] + ["head"]
+        for i, (layer, h) in enumerate(zip(arch, output_sizes(arch))):
+            if layer.kind in ("conv", "pool"):
+                if layer.kind == "conv":
+                    layers.append(nn.Conv2d(channels, layer.hp[0], layer.hp[1], stride=layer.hp[2]))
+                    channels = layer.hp[0]
+                else:
+                    layers.append(pool(layer.hp[0], stride=layer.hp[1], padding=layer.hp[2]))
                 size = h
+                # fast: ReLU after the last of the pools that follow a conv (every pool follows a conv)
+                if (layer.kind == "conv" and not fast) or (fast and kinds[i + 1] != "pool"):
+                    layers.append(nn.ReLU())
             else:
                 if flat is None:
                     layers.append(nn.Flatten())
@@ -366,7 +385,7 @@ def evaluate_candidate(arch: Sequence[Layer], data: CandidateData, config: Train
     try:
         run_seed = _seed_for(seed, arch)
         model = build_cnn(arch, run_seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)  # one kernel per step: ~1.2x on CPU
         order_rng = torch.Generator().manual_seed(run_seed)
         x, y = data.x_train[:config.n_train], data.y_train[:config.n_train]
         start = time.perf_counter()
