@@ -204,3 +204,97 @@ def test_convolutional_layouts_train_a_few_steps(env_name):
     run = od3.train(od3.build_net(env_name, "smallnet"), cfg, seed=0, teacher=teacher)
     assert run.net.layout == od3.layout_for(env_name) and run.curve.updates.iloc[-1] == 15
     assert np.isfinite(run.curve.loss.iloc[-1])
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+def test_scales_choose_their_device():
+    assert od3.SCALES["smoke"].teacher.device == od3.SCALES["smoke"].student.device == "cpu"
+    assert od3.SCALES["laptop"].teacher.device == od3.SCALES["laptop"].student.device == "cpu"
+    assert od3.SCALES["paper"].teacher.device == od3.SCALES["paper"].student.device == "auto"
+    assert od3.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert od3.resolve_device("cpu") == torch.device("cpu")
+
+
+def test_explicit_cpu_device_equals_the_default_at_smoke_scale():
+    cfg = od3.SCALES["smoke"].student
+    teacher = od3.build_net("cartpole", "largenet", 0)
+    default = od3.train(od3.build_net("cartpole", "smallnet", 1), cfg, seed=1, teacher=teacher)
+    explicit = od3.train(od3.build_net("cartpole", "smallnet", 1), cfg, seed=1, teacher=teacher, device="cpu")
+    cols = ["step", "reward", "episodes", "updates", "loss", "epsilon"]
+    assert default.curve[cols].equals(explicit.curve[cols])
+    assert all(torch.equal(p, q) for p, q in zip(default.net.parameters(), explicit.net.parameters()))
+    assert np.array_equal(default.eval_returns, explicit.eval_returns)
+    assert all(p.device.type == "cpu" for p in explicit.net.parameters())
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "tpu", "", "CPU"])
+def test_unknown_device_raises(device):
+    with pytest.raises(ValueError, match="device"):
+        dataclasses.replace(TINY, device=device)
+    with pytest.raises(ValueError, match="device"):
+        od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, device=device)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when no GPU is usable")
+def test_cuda_without_a_gpu_raises():
+    with pytest.raises(ValueError, match="device"):
+        od3.resolve_device("cuda")
+
+
+def test_teacher_cache_stores_cpu_weights_and_loads_with_map_location(tmp_path, monkeypatch):
+    monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
+    cfg = dataclasses.replace(TINY, steps=120, learning_starts=40, eval_episodes=1)
+    run, hit = od3.cached_teacher(cfg, 0, device="cpu")
+    (path,) = tmp_path.glob("teacher_*.pt")
+    stored = torch.load(path, weights_only=False)["state_dict"]  # no map_location: the devices as saved
+    assert not hit and stored.keys() == run.net.state_dict().keys()
+    assert all(v.device.type == "cpu" for v in stored.values())
+    calls = []
+    original = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: (calls.append(k.get("map_location")), original(*a, **k))[1])
+    again, hit = od3.cached_teacher(dataclasses.replace(cfg, device="auto"), 0)  # same key: device not hashed
+    assert hit and calls == ["cpu"] and again.curve.equals(run.curve)
+    assert all(torch.equal(p, q) for p, q in zip(run.net.parameters(), again.net.parameters()))
+    assert od3.teacher_key(cfg, 0) == od3.teacher_key(dataclasses.replace(cfg, device="auto"), 0)
+
+
+def _capture_buffers(monkeypatch) -> list[rl.ReplayBuffer]:
+    made = []
+
+    class Spy(rl.ReplayBuffer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(od3.rl, "ReplayBuffer", Spy)
+    return made
+
+
+def test_atari_frames_are_stored_as_uint8_on_the_run_device(monkeypatch):
+    made = _capture_buffers(monkeypatch)
+    cfg = dataclasses.replace(TINY, env="pong", steps=80, learning_starts=40, log_every=40, buffer=100,
+                              eval_episodes=0)
+    od3.train(od3.build_net("pong", "smallnet"), cfg, seed=0, device="cpu")
+    (memory,) = made
+    assert memory.obs.dtype == memory.next_obs.dtype == torch.uint8 and memory.obs.device.type == "cpu"
+    assert int(memory.obs[:len(memory)].max()) > 1  # raw 0..255 pixels, scaled inside the network
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_training_on_cuda_keeps_everything_on_the_gpu(tmp_path, monkeypatch):
+    made = _capture_buffers(monkeypatch)
+    dqn = od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, device="cuda")
+    assert all(p.is_cuda for p in dqn.net.parameters())
+    assert np.isfinite(dqn.curve.loss.iloc[-1]) and dqn.eval_returns.shape == (TINY.eval_episodes,)
+    cfg = dataclasses.replace(TINY, env="pong", steps=300, learning_starts=100, log_every=100, buffer=300,
+                              eval_episodes=0)
+    teacher = od3.build_net("pong", "largenet")
+    run = od3.train(od3.build_net("pong", "smallnet"), cfg, seed=0, teacher=teacher, device="cuda")
+    assert all(p.is_cuda for p in run.net.parameters()) and all(p.is_cuda for p in teacher.parameters())
+    assert all(m.obs.is_cuda and m.action.is_cuda for m in made) and made[1].obs.dtype == torch.uint8  # pong's
+    assert np.isfinite(run.curve.loss.iloc[-1])
+    monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
+    gpu_run, _ = od3.cached_teacher(dataclasses.replace(TINY, steps=120, learning_starts=40), 0, device="cuda")
+    cpu_run, hit = od3.cached_teacher(dataclasses.replace(TINY, steps=120, learning_starts=40), 0, device="cpu")
+    assert hit and all(torch.equal(p.cpu(), q) for p, q in zip(gpu_run.net.parameters(), cpu_run.net.parameters()))

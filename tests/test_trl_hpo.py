@@ -235,3 +235,56 @@ def test_metaqnn_q_update_and_search(data):
             for _ in range(2)]
     assert runs[0].steps.trained.sum() >= 8
     pd.testing.assert_frame_equal(runs[0].steps[["arch", "reward"]], runs[1].steps[["arch", "reward"]])
+
+
+TINY_ARCH = (SPACE.layer("conv", 8, 3, 2), SPACE.layer("pool", 2, 2, 0), SPACE.layer("fc", 16, True, "relu"))
+
+
+def test_device_field_is_validated_and_set_per_scale():
+    assert trl.scale_config("smoke").train.device == "cpu" and trl.scale_config("laptop").train.device == "cpu"
+    assert trl.scale_config("paper").train.device == "auto"
+    for bad in ("gpu", "CUDA", "cuda:x", "", None):
+        with pytest.raises(ValueError, match="'device'"):
+            cs.TrainConfig(device=bad)
+        with pytest.raises(ValueError, match="'device'"):
+            cs.resolve_device(bad)
+    assert cs.resolve_device("cpu") == torch.device("cpu")
+    assert cs.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="'device' is 'cuda'"):
+            cs.resolve_device("cuda")
+    # a CPU config keeps the cache key it had before the field existed; a GPU would be keyed apart
+    assert "device" not in TINY.key_fields() and TINY.key() == dataclasses.replace(TINY, device="cpu").key()
+    # Ray asks for a GPU share only for a CUDA device
+    assert cs.ray_task_options("cpu", 4) == {"num_cpus": 1}
+    assert cs.ray_task_options("cuda", 4) == {"num_cpus": 1, "num_gpus": 0.25}
+    assert ("num_gpus" in cs.ray_task_options("auto", 2)) == torch.cuda.is_available()
+    with pytest.raises(ValueError, match="gpus_per_task"):
+        cs.ray_task_options("cuda", 2, gpus_per_task=2.0)
+
+
+def test_explicit_cpu_device_gives_identical_results(data):
+    assert data.to("cpu") is data  # no copy on the CPU
+    default = cs.evaluate_candidate(TINY_ARCH, data, TINY, seed=3)
+    cpu = dataclasses.replace(TINY, device="cpu")
+    explicit = cs.evaluate_candidate(TINY_ARCH, data, cpu, seed=3)
+    served = cs.SerialExecutor(data).map([TINY_ARCH], cpu, 3)[0]
+    for got in (explicit, served):
+        assert got["perf"] == default["perf"] and got["val_accuracy"] == default["val_accuracy"]
+        assert (got["flops"], got["params"]) == (default["flops"], default["params"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_candidate_trains_on_cuda(data):
+    on_gpu = dataclasses.replace(TINY, device="cuda")
+    moved = data.to("cuda")
+    assert moved.on(torch.device("cuda")) and moved.to("cuda") is moved
+    result = cs.evaluate_candidate(TINY_ARCH, moved, on_gpu, seed=3)
+    assert all(type(v) is float and 0 <= v <= 1 for v in result["perf"]) and len(result["perf"]) == TINY.perf_batches
+    assert type(result["accuracy"]) is float and type(result["val_accuracy"]) is float
+    # the same function as on the CPU: accuracies close (floating-point reordering only)
+    cpu = cs.evaluate_candidate(TINY_ARCH, data, TINY, seed=3)
+    assert abs(result["val_accuracy"] - cpu["val_accuracy"]) <= 0.1
+    served = cs.SerialExecutor(data).map([TINY_ARCH], on_gpu, 3)[0]
+    assert len(served["perf"]) == TINY.perf_batches
+    assert TINY.key() != on_gpu.key()

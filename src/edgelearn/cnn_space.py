@@ -14,13 +14,14 @@ The module reads top to bottom:
    :func:`collapses` flags an architecture whose spatial size falls below 1, before any training;
    :func:`build_cnn` builds the network with a Linear head to 10 classes;
    :func:`flops_and_params` counts it with :class:`torch.utils.flop_counter.FlopCounterMode`.
-4. **Training a candidate.** :class:`TrainConfig`, :class:`CandidateData` (tensors, never a
-   DataLoader) and :func:`evaluate_candidate`, which trains from scratch on a seeded permutation
-   and returns the accuracy on each of the 32 validation batches of 16 images that TRL-HPO's
-   state uses.
+4. **Training a candidate.** :class:`TrainConfig` (with the ``device``: ``"cpu"``, ``"cuda"`` or
+   ``"auto"``, see :func:`resolve_device`), :class:`CandidateData` (tensors, never a DataLoader)
+   and :func:`evaluate_candidate`, which trains from scratch on a seeded permutation and returns
+   the accuracy on each of the 32 validation batches of 16 images that TRL-HPO's state uses.
 5. **Cache and executors.** :class:`CandidateCache` (keyed by architecture, training config and
    seed: the paper's open challenge A) and the pluggable executors :class:`SerialExecutor`,
    :class:`ProcessExecutor` and :class:`RayExecutor`, with :func:`evaluate_many` gluing them.
+   Each keeps its copy of the data on the training device once, not once per candidate.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -315,11 +317,41 @@ def flops_and_params(arch: Sequence[Layer]) -> tuple[int, int]:
 # 4. Training one candidate
 # --------------------------------------------------------------------------------------------
 
+_DEVICE_PATTERN = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
+def check_device(device: str) -> str:
+    """``device`` if it is ``"cpu"``, ``"auto"``, ``"cuda"`` or ``"cuda:<index>"``, else ``ValueError``."""
+    if not isinstance(device, str) or not _DEVICE_PATTERN.fullmatch(device):
+        raise ValueError(f"'device' must be 'cpu', 'auto', 'cuda' or 'cuda:<index>'; got {device!r}")
+    return device
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch device of a :class:`TrainConfig` ``device`` string.
+
+    ``"cpu"`` touches no CUDA API; ``"auto"`` is ``cuda`` when ``torch.cuda.is_available()``, else
+    ``cpu``; ``"cuda"`` / ``"cuda:<i>"`` without a visible GPU raise ``ValueError``. Resolving
+    creates no CUDA context (``torch.cuda.is_available`` only counts devices), so the parent of a
+    spawned pool may call it; the tensors go to the GPU inside the workers.
+    """
+    check_device(device)
+    if device == "cpu":
+        return torch.device("cpu")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        raise ValueError(f"'device' is {device!r} but torch.cuda.is_available() is False; use 'cpu' or 'auto'")
+    return torch.device(device)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How a candidate is trained: ``n_train`` images, ``epochs``, minibatches of ``batch_size``,
     Adam(``lr``); scored on ``perf_batches`` validation batches of ``perf_batch_size`` images
-    (the paper: 20,000 images, 5 epochs, batch 16, Adam 1e-3, 32 batches of 16)."""
+    (the paper: 20,000 images, 5 epochs, batch 16, Adam 1e-3, 32 batches of 16), on ``device``
+    (:func:`resolve_device`: ``"cpu"``, the default and the smoke and laptop scales' choice, gives
+    bit-identical results run to run; ``"auto"`` takes a GPU when there is one)."""
 
     n_train: int = 20_000
     n_val: int = 10_000
@@ -328,6 +360,7 @@ class TrainConfig:
     lr: float = 1e-3
     perf_batches: int = 32
     perf_batch_size: int = 16
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_val", "epochs", "batch_size", "perf_batches", "perf_batch_size"):
@@ -339,9 +372,18 @@ class TrainConfig:
         if self.perf_batches * self.perf_batch_size > self.n_val:
             raise ValueError(f"'perf_batches' x 'perf_batch_size' = {self.perf_batches * self.perf_batch_size} "
                              f"must be <= 'n_val' = {self.n_val}")
+        check_device(self.device)
+
+    def key_fields(self) -> dict[str, Any]:
+        """The fields that identify a result: all but ``device``, plus the resolved device type when
+        it is not the CPU (a GPU computes slightly different numbers; CPU keys are those of before
+        the field existed, so existing caches stay valid)."""
+        fields = dataclasses.asdict(self)
+        kind = resolve_device(fields.pop("device")).type
+        return fields if kind == "cpu" else fields | {"device": kind}
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        return hashlib.sha256(json.dumps(self.key_fields(), sort_keys=True).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,6 +395,20 @@ class CandidateData:
     x_val: torch.Tensor
     y_val: torch.Tensor
     source: str
+
+    def on(self, device: torch.device) -> bool:
+        """Whether all four tensors live on ``device`` (``cuda`` without index: the current GPU)."""
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        return all(t.device == device for t in (self.x_train, self.y_train, self.x_val, self.y_val))
+
+    def to(self, device: torch.device | str) -> CandidateData:
+        """These data on ``device`` (``self`` when they are there already: no copy on the CPU)."""
+        device = torch.device(device)
+        if self.on(device):
+            return self
+        return dataclasses.replace(self, x_train=self.x_train.to(device), y_train=self.y_train.to(device),
+                                   x_val=self.x_val.to(device), y_val=self.y_val.to(device))
 
 
 def load_candidate_data(config: TrainConfig, split_seed: int = 0, data_dir: str | None = None,
@@ -378,36 +434,51 @@ def evaluate_candidate(arch: Sequence[Layer], data: CandidateData, config: Train
     ``perf_batch_size`` validation images (the state's 32 values; one forward pass for all of them)
     and on the whole validation split. Runs on one torch thread, so results do not depend on the
     process that ran them. Returns ``perf`` (list), ``accuracy`` (mean of ``perf``),
-    ``val_accuracy``, ``train_seconds``, ``flops``, ``params``.
+    ``val_accuracy``, ``train_seconds``, ``flops``, ``params`` (plain Python numbers).
+
+    Device (``config.device``, :func:`resolve_device`): model, data, minibatch indexing and
+    validation all run there; the permutation is drawn on the CPU by the seeded generator and moved
+    once per epoch. ``data`` not yet on the device are copied here (executors pass data they moved
+    once per worker). On the CPU the network is :func:`build_cnn`'s ``fast`` one (channels-last
+    max-pools); on a GPU it is the textbook conv -> ReLU -> ``nn.MaxPool2d`` order (``fast=False``),
+    the same function with the same initial weights, since the channels-last pool is a CPU-kernel
+    optimisation and would switch the following convolutions to channels-last on cuDNN. GPU results
+    agree with CPU ones only up to floating-point reordering (and cuDNN need not be bitwise
+    deterministic), so the cache keys them apart (:meth:`TrainConfig.key_fields`).
     """
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        device = resolve_device(config.device)
+        data = data.to(device)
         run_seed = _seed_for(seed, arch)
-        model = build_cnn(arch, run_seed)
+        model = build_cnn(arch, run_seed, fast=device.type == "cpu").to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=True)  # one kernel per step: ~1.2x on CPU
         order_rng = torch.Generator().manual_seed(run_seed)
         x, y = data.x_train[:config.n_train], data.y_train[:config.n_train]
         start = time.perf_counter()
         model.train()
         for _ in range(config.epochs):
-            order = torch.randperm(len(y), generator=order_rng)
+            order = torch.randperm(len(y), generator=order_rng).to(device)
             for first in range(0, len(y), config.batch_size):
                 idx = order[first:first + config.batch_size]
                 loss = F.cross_entropy(model(x[idx]), y[idx])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # kernels run asynchronously: time them to the end
         train_seconds = time.perf_counter() - start
         model.eval()
         with torch.inference_mode():
             n_perf = config.perf_batches * config.perf_batch_size
             pred = torch.cat([model(data.x_val[i:i + 1024]).argmax(1) for i in range(0, len(data.y_val), 1024)])
             hit = (pred == data.y_val).float()
-            perf = hit[:n_perf].reshape(config.perf_batches, config.perf_batch_size).mean(1)
+            perf = hit[:n_perf].reshape(config.perf_batches, config.perf_batch_size).mean(1).cpu()
+            val_accuracy = float(hit.mean())
         flops, params = flops_and_params(arch)
         return {"perf": [float(v) for v in perf], "accuracy": float(perf.mean()),
-                "val_accuracy": float(hit.mean()), "train_seconds": train_seconds, "flops": flops,
+                "val_accuracy": val_accuracy, "train_seconds": train_seconds, "flops": flops,
                 "params": params}
     finally:
         torch.set_num_threads(previous)
@@ -464,17 +535,30 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def _data_on_device(store: dict[str, Any], data: CandidateData, device: str) -> CandidateData:
+    """``data`` on the device of ``device``, copied there once and kept in ``store`` (one device at a time)."""
+    target = resolve_device(device)
+    if target.type == "cpu":
+        return data.to(target)
+    if store.get("device") != str(target):
+        store.pop("data", None)  # free the previous device's copy first
+        store["data"], store["device"] = data.to(target), str(target)
+    return store["data"]
+
+
 class SerialExecutor:
-    """Evaluates candidates one after the other in this process."""
+    """Evaluates candidates one after the other in this process (on a GPU: data moved there once)."""
 
     def __init__(self, data: CandidateData) -> None:
         self.data = data
+        self._moved: dict[str, Any] = {}
 
     def map(self, archs: Sequence[Architecture], config: TrainConfig, seed: int) -> list[dict[str, Any]]:
-        return [evaluate_candidate(a, self.data, config, seed) for a in archs]
+        data = _data_on_device(self._moved, self.data, config.device)
+        return [evaluate_candidate(a, data, config, seed) for a in archs]
 
     def close(self) -> None:
-        pass
+        self._moved.clear()
 
 
 _WORKER: dict[str, Any] = {}
@@ -490,11 +574,18 @@ def _worker_ready(_: int) -> bool:
 
 
 def _worker_eval(arch: Architecture, config: TrainConfig, seed: int) -> dict[str, Any]:
-    return evaluate_candidate(arch, _WORKER["data"], config, seed)
+    moved = _WORKER.setdefault("moved", {})
+    return evaluate_candidate(arch, _data_on_device(moved, _WORKER["data"], config.device), config, seed)
 
 
 class ProcessExecutor:
-    """A local pool of ``workers`` spawned processes, each holding the data tensors once."""
+    """A local pool of ``workers`` spawned processes, each holding the data tensors once.
+
+    With a CUDA device the workers share the GPU: each moves its copy of the data there at its first
+    candidate and keeps it (one CUDA context and one data copy per worker). The ``spawn`` start
+    method means CUDA is initialised only inside the workers, never in a process that later forks;
+    the parent hands them CPU tensors and itself at most asks ``torch.cuda.is_available()``.
+    """
 
     def __init__(self, data: CandidateData, workers: int = 2) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -511,26 +602,61 @@ class ProcessExecutor:
         self.pool.shutdown(cancel_futures=True)
 
 
-def _ray_eval(arch: Architecture, config: TrainConfig, seed: int, data: CandidateData) -> dict[str, Any]:
-    return evaluate_candidate(arch, data, config, seed)
+_RAY_WORKER: dict[str, Any] = {}
+
+
+def _ray_eval(arch: Architecture, config: TrainConfig, seed: int, boxed_ref: list[Any]) -> dict[str, Any]:
+    """A Ray task: the data ref comes boxed in a list (Ray does not resolve it), so that each Ray
+    worker process fetches the data, and moves them to the device, once and not per task."""
+    import ray
+
+    ref = boxed_ref[0]
+    if _RAY_WORKER.get("ref") != ref.hex():
+        _RAY_WORKER.clear()
+        _RAY_WORKER.update(ref=ref.hex(), data=ray.get(ref), moved={})
+    return evaluate_candidate(arch, _data_on_device(_RAY_WORKER["moved"], _RAY_WORKER["data"], config.device),
+                              config, seed)
+
+
+def ray_task_options(device: str, workers: int | None = None, gpus_per_task: float | None = None) -> dict[str, Any]:
+    """Resources of one Ray candidate task: one CPU, plus ``gpus_per_task`` GPUs (default
+    ``1 / workers``, so ``workers`` tasks share a GPU) only when ``device`` is a CUDA device; an
+    ``"auto"`` device counts as CUDA when this (driver) process sees a GPU."""
+    check_device(device)
+    wants_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if not wants_gpu:
+        return {"num_cpus": 1}
+    share = gpus_per_task if gpus_per_task is not None else 1.0 / max(int(workers or 1), 1)
+    if not 0 < share <= 1:
+        raise ValueError(f"'gpus_per_task' must lie in (0, 1]; got {share!r}")
+    return {"num_cpus": 1, "num_gpus": share}
 
 
 class RayExecutor:
     """Ray tasks (one CPU each) on a running Ray instance, or a local one started with ``num_cpus``;
-    the data go to Ray's object store once. On a cluster, call ``ray.init(address=...)`` first."""
+    the data go to Ray's object store once, and to each Ray worker (and its device) once. On a
+    cluster, call ``ray.init(address=...)`` first. With a CUDA device (or ``"auto"`` on a driver
+    that sees a GPU) each task also requests ``gpus_per_task`` GPUs, by default ``1 / num_cpus``
+    (:func:`ray_task_options`), and its config goes out with the concrete device; Ray starts its
+    workers as fresh processes, so CUDA is initialised only inside them."""
 
-    def __init__(self, data: CandidateData, num_cpus: int | None = None) -> None:
+    def __init__(self, data: CandidateData, num_cpus: int | None = None, gpus_per_task: float | None = None) -> None:
         import ray
 
         self.ray = ray
         self.started = not ray.is_initialized()
         if self.started:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        self.num_cpus, self.gpus_per_task = num_cpus, gpus_per_task
         self.remote = ray.remote(num_cpus=1)(_ray_eval)
         self.data_ref = ray.put(data)
 
     def map(self, archs: Sequence[Architecture], config: TrainConfig, seed: int) -> list[dict[str, Any]]:
-        return self.ray.get([self.remote.remote(a, config, seed, self.data_ref) for a in archs])
+        options = ray_task_options(config.device, self.num_cpus, self.gpus_per_task)
+        if config.device == "auto":  # resolved here, where the GPU request is decided
+            config = dataclasses.replace(config, device="cuda" if "num_gpus" in options else "cpu")
+        remote = self.remote.options(**options) if "num_gpus" in options else self.remote
+        return self.ray.get([remote.remote(a, config, seed, [self.data_ref]) for a in archs])
 
     def close(self) -> None:
         if self.started and self.ray.is_initialized():
@@ -538,7 +664,9 @@ class RayExecutor:
 
 
 def make_executor(backend: str, data: CandidateData, workers: int = 1) -> Executor:
-    """``"serial"``, ``"process"`` (a spawned pool of ``workers``) or ``"ray"`` (``num_cpus=workers``)."""
+    """``"serial"``, ``"process"`` (a spawned pool of ``workers``) or ``"ray"`` (``num_cpus=workers``;
+    on a CUDA device each task requests ``1 / workers`` GPUs). The device comes with each
+    :class:`TrainConfig`; ``data`` stay on the CPU here and are moved inside the workers."""
     if backend == "serial" or (backend == "process" and workers == 1):
         return SerialExecutor(data)
     if backend == "process":

@@ -16,8 +16,11 @@ The module reads top to bottom as the paper's method does:
    DQN (eq. 2, a hard-updated target network) with largenet and smallnet; ``EDGE-OD3`` (Algorithm 1,
    lines 3-8) trains smallnet on the teacher's sharpened outputs for the states in its replay memory.
    Every run records the average training reward against timesteps, wall time and CPU time.
-5. **Teacher cache** — :func:`cached_teacher` trains the cloud teacher once and keeps it on disk,
-   keyed by a hash of its configuration and of this module's and ``rl.py``'s source.
+   A run lives on one torch device (:func:`resolve_device`): the smoke and laptop scales always run
+   on the CPU (bit-reproducible), the paper scale on a GPU when there is one (``device="auto"``).
+5. **Teacher cache** — :func:`cached_teacher` trains the cloud teacher once and keeps it on disk
+   (weights on the CPU, so a teacher trained on a GPU loads anywhere), keyed by a hash of its
+   configuration (the device excepted) and of this module's and ``rl.py``'s source.
 6. **Convergence** — :func:`first_reach` and :func:`convergence_table` (the paper's Table 3).
 
 Whose actions gather the student's states is not stated by the paper (eq. 4 speaks of "a dataset
@@ -51,6 +54,8 @@ from edgelearn.scales import get_scale
 
 METHODS = ("CLOUD", "EDGE", "EDGE-OD3")
 CACHE_ENV = "EDGELEARN_OD3_CACHE"
+DEVICES = ("cpu", "cuda", "cuda:<index>", "auto")
+"""Valid ``device`` strings; ``auto`` is ``cuda`` when ``torch.cuda.is_available()``, else ``cpu``."""
 
 # ---------------------------------------------------------------------------------------------
 # 1. Environments
@@ -286,6 +291,7 @@ class TrainConfig:
     eval_episodes: int = 10          # final evaluation at epsilon = 0.05
     max_eval_steps: int = 10_000
     tau: float = 0.01                # OD3 temperature
+    device: str = "cpu"              # where the run lives: one of DEVICES ("auto": a GPU if there is one)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "update_every", "buffer", "target_every", "log_every", "window"):
@@ -293,6 +299,29 @@ class TrainConfig:
                 raise ValueError(f"'{name}' must be >= 1, got {getattr(self, name)}")
         if not 0 < self.eps_fraction <= 1:
             raise ValueError(f"'eps_fraction' must lie in (0, 1], got {self.eps_fraction}")
+        _check_device(self.device)
+
+
+def _check_device(device: str | torch.device) -> str:
+    """``device`` as a string if it names one of :data:`DEVICES`, else ``ValueError`` naming 'device'."""
+    name = str(device)
+    kind, colon, index = name.partition(":")
+    if name in ("auto", "cpu") or (kind == "cuda" and (not colon or index.isdigit())):
+        return name
+    raise ValueError(f"'device' must be one of {', '.join(DEVICES)}, got {device!r}")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """The torch device a run uses: ``"auto"`` is ``cuda`` if ``torch.cuda.is_available()``, else ``cpu``.
+
+    Raises ``ValueError`` naming 'device' for an unknown string, or for ``cuda`` without a usable GPU.
+    """
+    name = _check_device(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"'device' is {name!r} but torch.cuda.is_available() is False: use 'cpu' or 'auto'")
+    return torch.device(name)
 
 
 @dataclass
@@ -324,15 +353,20 @@ def build_net(env_name: str, size: str, seed: int = 0) -> QNet:
 
 
 def train(net: QNet, cfg: TrainConfig, seed: int, teacher: QNet | None = None, actor: str = "student",
-          label: str = "") -> RunResult:
-    """Train ``net`` for ``cfg.steps`` environment steps.
+          label: str = "", device: str | torch.device | None = None) -> RunResult:
+    """Train ``net`` for ``cfg.steps`` environment steps on ``device`` (``None``: ``cfg.device``).
 
     Without ``teacher``: DQN (Mnih et al. 2015; OD3 eq. 2) with the Huber TD loss, a target network
     copied every ``cfg.target_every`` steps, Adam with a linearly decaying learning rate.
     With ``teacher``: OD3 (Algorithm 1) — each update minimises :func:`od3_loss` between the teacher's
     sharpened Q-values and the student's outputs on a minibatch of stored states; no TD target,
     no target network. ``actor`` chooses whose ε-greedy actions gather the states.
+
+    The networks (``net`` and ``teacher`` are moved there in place, the target network is made there),
+    the replay memory (Atari frames as uint8), the observations and the evaluation all live on the
+    device; the only per-step host-device synchronisation is reading the greedy action.
     """
+    device = resolve_device(cfg.device if device is None else device)
     if actor not in ("student", "teacher"):
         raise ValueError(f"'actor' must be 'student' or 'teacher', got {actor!r}")
     if actor == "teacher" and teacher is None:
@@ -344,7 +378,8 @@ def train(net: QNet, cfg: TrainConfig, seed: int, teacher: QNet | None = None, a
     obs_np, _ = env.reset(seed=seed)
     obs_dtype = torch.uint8 if net.layout == "atari" else torch.float32
     memory = rl.ReplayBuffer(min(cfg.buffer, cfg.steps), tuple(env.observation_space.shape), obs_dtype=obs_dtype,
-                             seed=seed)
+                             device=device, seed=seed)
+    net.to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=cfg.lr_start, eps=1.5e-4, fused=True)
     n_updates = max(1, (cfg.steps - cfg.learning_starts) // cfg.update_every)
     scheduler = rl.linear_lr_scheduler(optimiser, cfg.lr_start, cfg.lr_end, n_updates)
@@ -352,17 +387,18 @@ def train(net: QNet, cfg: TrainConfig, seed: int, teacher: QNet | None = None, a
     target_net = None
     if teacher is None:
         target_net = QNet(net.layout, net.widths, tuple(env.observation_space.shape), net.head.out_features)
+        target_net.to(device)
         rl.hard_update(target_net, net)
         target_net.requires_grad_(False)
     else:
-        teacher.eval().requires_grad_(False)
+        teacher.to(device).eval().requires_grad_(False)
     acting = teacher if actor == "teacher" else net
     n_actions = int(env.action_space.n)
     uniforms = rng.random(cfg.steps)
     random_actions = rng.integers(n_actions, size=cfg.steps)
-    rows, returns, episode_return, updates, last_loss = [], [], 0.0, 0, float("nan")
+    rows, returns, episode_return, updates, last_loss = [], [], 0.0, 0, None
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    obs = torch.as_tensor(obs_np, dtype=obs_dtype)
+    obs = torch.as_tensor(obs_np, dtype=obs_dtype, device=device)
     for t in range(cfg.steps):  # the hot path: no per-step allocation beyond the observation
         eps = 0.05 if actor == "teacher" else epsilon(t)
         if uniforms[t] < eps:
@@ -371,13 +407,13 @@ def train(net: QNet, cfg: TrainConfig, seed: int, teacher: QNet | None = None, a
             with torch.no_grad():
                 action = int(acting(obs.unsqueeze(0)).argmax(dim=1))
         next_np, reward, terminated, truncated, _ = env.step(action)
-        next_obs = torch.as_tensor(next_np, dtype=obs_dtype)
+        next_obs = torch.as_tensor(next_np, dtype=obs_dtype, device=device)
         rl.store_transition(memory, obs, action, reward, next_obs, terminated)
         episode_return += reward
         if terminated or truncated:
             returns.append(episode_return)
             episode_return = 0.0
-            next_obs = torch.as_tensor(env.reset()[0], dtype=obs_dtype)
+            next_obs = torch.as_tensor(env.reset()[0], dtype=obs_dtype, device=device)
         obs = next_obs
         if t >= cfg.learning_starts and t % cfg.update_every == 0:
             batch = memory.sample(cfg.batch_size)
@@ -393,19 +429,20 @@ def train(net: QNet, cfg: TrainConfig, seed: int, teacher: QNet | None = None, a
             optimiser.step()
             scheduler.step()
             updates += 1
-            last_loss = float(loss.detach())
+            last_loss = loss.detach()  # read (a device sync) only at the checkpoints
         if target_net is not None and (t + 1) % cfg.target_every == 0:
             rl.hard_update(target_net, net)
         if (t + 1) % cfg.log_every == 0 or t + 1 == cfg.steps:
             recent = returns[-cfg.window:]
             rows.append({"step": t + 1, "wall_s": time.perf_counter() - wall0, "cpu_s": time.process_time() - cpu0,
                          "reward": float(np.mean(recent)) if recent else float("nan"), "episodes": len(returns),
-                         "updates": updates, "loss": last_loss, "epsilon": eps})
+                         "updates": updates, "loss": float("nan") if last_loss is None else float(last_loss),
+                         "epsilon": eps})
     env.close()
     curve = pd.DataFrame(rows).assign(run=label, seed=seed)
     net.eval()
     eval_returns = rl.evaluate(net, make_env(cfg.env), cfg.eval_episodes, epsilon=0.05, seed=seed + 10_000,
-                               max_steps=cfg.max_eval_steps) if cfg.eval_episodes else np.zeros(0)
+                               max_steps=cfg.max_eval_steps, device=device) if cfg.eval_episodes else np.zeros(0)
     net.train()
     return RunResult(net, curve, eval_returns)
 
@@ -422,28 +459,35 @@ def cache_dir() -> Path:
 
 
 def teacher_key(cfg: TrainConfig, seed: int) -> str:
-    """SHA-256 (16 hex digits) of the teacher's config, its seed and the source of od3.py and rl.py."""
-    digest = hashlib.sha256(json.dumps({"cfg": dataclasses.asdict(cfg), "seed": seed}, sort_keys=True).encode())
+    """SHA-256 (16 hex digits) of the teacher's config (without its ``device``: a teacher trained on a
+    GPU serves a CPU run), its seed and the source of od3.py and rl.py."""
+    fields = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "device"}
+    digest = hashlib.sha256(json.dumps({"cfg": fields, "seed": seed}, sort_keys=True).encode())
     for path in (Path(__file__), Path(rl.__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def cached_teacher(cfg: TrainConfig, seed: int) -> tuple[RunResult, bool]:
-    """The CLOUD teacher (largenet trained by DQN) for ``cfg`` and ``seed``, from the cache or trained now.
+def cached_teacher(cfg: TrainConfig, seed: int, device: str | torch.device | None = None) -> tuple[RunResult, bool]:
+    """The CLOUD teacher (largenet trained by DQN) for ``cfg`` and ``seed``, from the cache or trained now,
+    its network on ``device`` (``None``: ``cfg.device``, see :func:`train`).
 
-    Returns the run and whether it came from the cache. Writes are atomic (temporary file, then rename).
+    Returns the run and whether it came from the cache. The weights are stored on the CPU and loaded
+    with ``map_location="cpu"``, so a cache made on a GPU loads on a CPU-only machine. Writes are atomic
+    (temporary file, then rename).
     """
+    device = resolve_device(cfg.device if device is None else device)
     path = cache_dir() / f"teacher_{teacher_key(cfg, seed)}.pt"
     net = build_net(cfg.env, "largenet", seed)
     if path.is_file():
-        blob = torch.load(path, weights_only=False)
+        blob = torch.load(path, map_location="cpu", weights_only=False)
         net.load_state_dict(blob["state_dict"])
-        return RunResult(net, pd.DataFrame(blob["curve"]), np.asarray(blob["eval_returns"])), True
-    run = train(net, cfg, seed, label="CLOUD")
+        return RunResult(net.to(device), pd.DataFrame(blob["curve"]), np.asarray(blob["eval_returns"])), True
+    run = train(net, cfg, seed, label="CLOUD", device=device)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save({"state_dict": run.net.state_dict(), "curve": run.curve.to_dict(orient="list"),
+    state = {k: v.detach().cpu() for k, v in run.net.state_dict().items()}
+    torch.save({"state_dict": state, "curve": run.curve.to_dict(orient="list"),
                 "eval_returns": run.eval_returns.tolist(), "config": dataclasses.asdict(cfg), "seed": seed}, tmp)
     os.replace(tmp, path)
     return run, False
@@ -484,7 +528,12 @@ def convergence_table(curves: pd.DataFrame, threshold: float, params: dict[str, 
 
 @dataclass(frozen=True)
 class OD3Config:
-    """One chapter run: the teacher's and the students' training, seeds, Case-2 sweeps."""
+    """One chapter run: the teacher's and the students' training, seeds, Case-2 sweeps.
+
+    The device of the runs is ``teacher.device`` and ``student.device``: ``"cpu"`` at the smoke and laptop
+    scales, ``"auto"`` (a GPU when there is one) at the paper scale, whose replay memory of 1e6 Atari
+    transitions takes 56.4 GB (see :data:`SCALES`).
+    """
 
     teacher: TrainConfig
     student: TrainConfig
@@ -512,15 +561,20 @@ SCALES: dict[str, OD3Config] = {
     "laptop": OD3Config(teacher=dataclasses.replace(_CARTPOLE, steps=20_000),
                         student=dataclasses.replace(_CARTPOLE, steps=12_000),
                         seeds=(0, 1, 2, 3, 4), sweep_steps=8_000, sweep_seeds=(0, 1, 2)),
-    "paper": OD3Config(  # Pong with Table 2's hyper-parameters
+    # Pong with Table 2's hyper-parameters, on a GPU when there is one (device="auto"). The replay memory of
+    # 1e6 transitions keeps obs and next_obs as 4x84x84 uint8 frames: 2 x 1e6 x 28,224 B = 56.4 GB (52.6 GiB)
+    # on the device (an 80 GB GPU holds it; without a GPU it needs that much host memory), one run at a time.
+    "paper": OD3Config(
         teacher=TrainConfig(env="pong", steps=3_000_000, batch_size=32, update_every=4, lr_start=2.5e-4,
                             lr_end=5e-5, eps_start=1.0, eps_end=0.1, eps_fraction=1_000_000 / 3_000_000,
                             buffer=1_000_000, gamma=0.99, learning_starts=50_000, target_every=10_000,
-                            log_every=10_000, window=20, eval_episodes=10, max_eval_steps=27_000),
+                            log_every=10_000, window=20, eval_episodes=10, max_eval_steps=27_000,
+                            device="auto"),
         student=TrainConfig(env="pong", steps=3_000_000, batch_size=32, update_every=4, lr_start=2.5e-4,
                             lr_end=5e-5, eps_start=1.0, eps_end=0.1, eps_fraction=1_000_000 / 3_000_000,
                             buffer=1_000_000, gamma=0.99, learning_starts=50_000, target_every=10_000,
-                            log_every=10_000, window=20, eval_episodes=10, max_eval_steps=27_000),
+                            log_every=10_000, window=20, eval_episodes=10, max_eval_steps=27_000,
+                            device="auto"),
         seeds=(0, 1, 2), sweep_steps=3_000_000, sweep_seeds=(0,)),
 }
 

@@ -255,10 +255,11 @@ def linear_lr_scheduler(optimizer: torch.optim.Optimizer, start: float, end: flo
 
 @torch.no_grad()
 def evaluate(q_net: nn.Module, env, episodes: int, epsilon: float = 0.05, seed: int = 0,
-             max_steps: int | None = None) -> np.ndarray:
+             max_steps: int | None = None, device: str | torch.device | None = None) -> np.ndarray:
     """Undiscounted returns of ``episodes`` episodes of ``q_net`` acting epsilon-greedily (DQN's evaluation
     protocol uses epsilon = 0.05) in a gymnasium ``env``; episode ``i`` is reset with ``seed + i``.
-    ``max_steps`` caps an episode's length."""
+    ``max_steps`` caps an episode's length; observations go to ``device`` (that of ``q_net``; ``None``: left
+    where ``torch.as_tensor`` puts them, on the CPU)."""
     if episodes < 1:
         raise ValueError(f"'episodes' must be >= 1, got {episodes}")
     if not 0 <= epsilon <= 1:
@@ -273,7 +274,7 @@ def evaluate(q_net: nn.Module, env, episodes: int, epsilon: float = 0.05, seed: 
             if rng.random() < epsilon:
                 action = int(rng.integers(n_actions))
             else:
-                action = int(q_net(torch.as_tensor(np.asarray(obs)).unsqueeze(0)).argmax(dim=1))
+                action = int(q_net(torch.as_tensor(np.asarray(obs), device=device).unsqueeze(0)).argmax(dim=1))
             obs, reward, terminated, truncated, _ = env.step(action)
             returns[i] += reward
             steps += 1

@@ -66,6 +66,9 @@ class TRLConfig:
     ``episodes`` of ``models_per_episode`` models; ``opt_rounds`` DDPG updates per episode once the
     replay buffer holds ``warmup`` transitions (the paper: when the 20,000-slot buffer is full);
     exploration noise during the first ``explore_fraction`` of the episodes, then exploitation.
+    Candidates train on ``train.device`` (:class:`~edgelearn.cnn_space.TrainConfig`): ``"cpu"`` at the
+    smoke and laptop scales (deterministic), ``"auto"`` at the paper scale (a GPU when there is one);
+    the agent itself always runs on the CPU (see :class:`Agent`).
     """
 
     train: TrainConfig = TrainConfig()
@@ -126,8 +129,10 @@ class TRLConfig:
         return self.space.max_layers
 
     def key(self) -> str:
-        """A hash of the configuration (checkpoints of another configuration are refused)."""
-        spec = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        """A hash of the configuration (checkpoints of another configuration are refused); the
+        training config enters through :meth:`TrainConfig.key_fields` (a CPU run keeps its key)."""
+        fields = dataclasses.asdict(self) | {"train": self.train.key_fields()}
+        spec = json.dumps(fields, sort_keys=True, default=str)
         return hashlib.sha256(spec.encode()).hexdigest()[:12]
 
 
@@ -137,7 +142,8 @@ SCALES: dict[str, TRLConfig] = {
     # timed on the 2-core machine: about 0.5 s per candidate at 500 images, one epoch
     "laptop": TRLConfig(train=TrainConfig(n_train=500, n_val=600, epochs=1), episodes=5, models_per_episode=4,
                         warmup=16, buffer_size=2_000, seeds=(0, 1, 2), workers=2, backend="process"),
-    "paper": TRLConfig(train=TrainConfig(n_train=20_000, n_val=10_000, epochs=5), episodes=300,
+    # 300 x 10 candidates of 5 epochs on 20,000 images: for a GPU machine or a cluster ("auto": cuda if present)
+    "paper": TRLConfig(train=TrainConfig(n_train=20_000, n_val=10_000, epochs=5, device="auto"), episodes=300,
                        models_per_episode=10, seeds=(0,), workers=3, backend="process"),
 }
 
@@ -252,7 +258,14 @@ class Critic(nn.Module):
 
 class Agent:
     """DDPG (Lillicrap et al. 2016) with the transformer actor and critic, their target copies,
-    Adam (actor 1e-5, critic 1e-4), a replay buffer and Ornstein-Uhlenbeck noise."""
+    Adam (actor 1e-5, critic 1e-4), a replay buffer and Ornstein-Uhlenbeck noise.
+
+    The agent stays on the CPU whatever ``cfg.train.device`` says: actor and critic have about
+    0.1 M parameters each and see minibatches of 16 states of 6 x 64 values, a few updates per
+    episode, so a GPU would gain nothing next to the candidates' training (which is what
+    ``device`` moves) and would cost a CUDA context in the search process, which also spawns the
+    workers. Candidate results come back as Python floats, so nothing crosses devices here.
+    """
 
     def __init__(self, cfg: TRLConfig, seed: int = 0) -> None:
         self.cfg = cfg
