@@ -123,3 +123,13 @@ def test_bad_input_raises():
         rl.exponential_schedule(1, 0, 1.5)
     with pytest.raises(ValueError, match="alpha"):
         rl.PrioritizedReplayBuffer(2, (1,), alpha=-1)
+
+
+def test_replay_buffer_stores_continuous_action_vectors():
+    buffer = rl.ReplayBuffer(8, (3,), action_shape=(4,), action_dtype=torch.float32, seed=0)
+    actions = torch.rand(5, 4)
+    slots = buffer.add(torch.rand(5, 3), actions, torch.zeros(5), torch.rand(5, 3), torch.zeros(5))
+    assert torch.equal(buffer.action[slots], actions)
+    assert buffer.sample(6)["action"].shape == (6, 4)
+    with pytest.raises(ValueError, match="action_shape"):
+        rl.ReplayBuffer(8, (3,), action_shape=(0,))

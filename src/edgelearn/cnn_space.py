@@ -45,6 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgelearn.costs import count_flops, count_params
 from edgelearn.data import train_val_split
 
 IMAGE_SIZE = 28
@@ -304,13 +305,8 @@ def build_cnn(arch: Sequence[Layer], seed: int = 0, fast: bool = True) -> nn.Seq
 
 def flops_and_params(arch: Sequence[Layer]) -> tuple[int, int]:
     """Forward FLOPs on one 1x1x28x28 image (FlopCounterMode: 2 per multiply-add) and parameters."""
-    from torch.utils.flop_counter import FlopCounterMode
-
     net = build_cnn(arch)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        net(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE))
-    return int(counter.get_total_flops()), int(sum(p.numel() for p in net.parameters()))
+    return count_flops(net, (1, IMAGE_SIZE, IMAGE_SIZE)), count_params(net)
 
 
 # --------------------------------------------------------------------------------------------

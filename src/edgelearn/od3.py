@@ -46,9 +46,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from edgelearn import rl
+from edgelearn.costs import count_flops, count_params  # noqa: F401  (od3.count_* in the notebook)
 from edgelearn.results import results_root
 from edgelearn.scales import get_scale
 
@@ -191,19 +191,6 @@ def paper_count(widths: tuple[int, ...], n_actions: int = 6) -> int:
                         nn.ReLU(), nn.Linear(fc, n_actions))
     assert net[:6](torch.zeros(1, 4, 80, 80)).shape[2:] == (10, 10)
     return 2 * count_params(net)
-
-
-def count_params(net: nn.Module) -> int:
-    """Number of parameters (frozen ones included: a teacher is frozen while it teaches)."""
-    return int(sum(p.numel() for p in net.parameters()))
-
-
-def count_flops(net: nn.Module, obs_shape: tuple[int, ...]) -> int:
-    """FLOPs of one forward pass on one observation, counted by ``torch.utils.flop_counter``."""
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        net(torch.zeros(1, *obs_shape))
-    return int(counter.get_total_flops())
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Written once for the OD3 chapter (a DQN teacher distilled into an on-device stud
 ATS/PTS chapter (a Double DQN scheduler with prioritised replay).
 
 * :class:`ReplayBuffer` — a circular memory of transitions kept as preallocated tensors;
-  adding and sampling are vectorised (no per-transition Python).
+  adding and sampling are vectorised (no per-transition Python); discrete or continuous actions.
 * :class:`PrioritizedReplayBuffer` — proportional prioritisation (Schaul et al. 2016):
   :math:`P(i) = p_i^\alpha / \sum_k p_k^\alpha` with :math:`p_i = |\delta_i| + \epsilon`, and
   importance weights :math:`w_i = (N\,P(i))^{-\beta} / \max_j w_j`.
@@ -33,13 +33,18 @@ class ReplayBuffer:
     """Circular replay memory of ``capacity`` transitions ``(obs, action, reward, next_obs, done)``."""
 
     def __init__(self, capacity: int, obs_shape: tuple[int, ...], obs_dtype: torch.dtype = torch.float32,
-                 device: str | torch.device = "cpu", seed: int = 0) -> None:
+                 device: str | torch.device = "cpu", seed: int = 0, action_shape: tuple[int, ...] = (),
+                 action_dtype: torch.dtype = torch.long) -> None:
+        """``action_shape=()`` and ``torch.long``: discrete actions (DQN); e.g. ``(4,)`` and
+        ``torch.float32``: continuous action vectors (DDPG)."""
         if int(capacity) != capacity or capacity < 1:
             raise ValueError(f"'capacity' must be an integer >= 1, got {capacity!r}")
+        if any(int(d) != d or d < 1 for d in action_shape):
+            raise ValueError(f"'action_shape' must hold integers >= 1, got {action_shape!r}")
         self.capacity, self.device = int(capacity), torch.device(device)
         self.obs = torch.zeros((self.capacity, *obs_shape), dtype=obs_dtype, device=self.device)
         self.next_obs = torch.zeros_like(self.obs)
-        self.action = torch.zeros(self.capacity, dtype=torch.long, device=self.device)
+        self.action = torch.zeros((self.capacity, *action_shape), dtype=action_dtype, device=self.device)
         self.reward = torch.zeros(self.capacity, device=self.device)
         self.done = torch.zeros(self.capacity, device=self.device)
         self.generator = torch.Generator().manual_seed(seed)
@@ -59,7 +64,8 @@ class ReplayBuffer:
         slots = (self.position + torch.arange(n, device=self.device)) % self.capacity
         self.obs[slots] = obs
         self.next_obs[slots] = torch.as_tensor(next_obs, dtype=self.obs.dtype, device=self.device).reshape(obs.shape)
-        self.action[slots] = torch.as_tensor(action, device=self.device).reshape(n).long()
+        self.action[slots] = torch.as_tensor(action, device=self.device).reshape(n, *self.action.shape[1:]).to(
+            self.action.dtype)
         self.reward[slots] = torch.as_tensor(reward, dtype=torch.float32, device=self.device).reshape(n)
         self.done[slots] = torch.as_tensor(done, dtype=torch.float32, device=self.device).reshape(n)
         self.position = (self.position + n) % self.capacity
@@ -188,33 +194,6 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
 def hard_update(target: nn.Module, source: nn.Module) -> None:
     """Copy ``source``'s parameters into ``target`` (DQN's periodic target update)."""
     target.load_state_dict(source.state_dict())
-
-
-class ContinuousReplayBuffer(ReplayBuffer):
-    """:class:`ReplayBuffer` for continuous actions: each action is a float vector of ``action_dim``."""
-
-    def __init__(self, capacity: int, obs_shape: tuple[int, ...], action_dim: int, **kwargs) -> None:
-        super().__init__(capacity, obs_shape, **kwargs)
-        if int(action_dim) != action_dim or action_dim < 1:
-            raise ValueError(f"'action_dim' must be an integer >= 1, got {action_dim!r}")
-        self.action = torch.zeros((self.capacity, int(action_dim)), device=self.device)
-
-    def add(self, obs, action, reward, next_obs, done) -> torch.Tensor:
-        """Store a batch of transitions whose actions are rows of ``action_dim`` floats; return their slots."""
-        action = torch.as_tensor(action, dtype=torch.float32, device=self.device).reshape(-1, self.action.shape[1])
-        n = action.shape[0]
-        obs = torch.as_tensor(obs, dtype=self.obs.dtype, device=self.device).reshape(n, *self.obs.shape[1:])
-        if n > self.capacity:
-            raise ValueError(f"cannot add {n} transitions to a buffer of capacity {self.capacity}")
-        slots = (self.position + torch.arange(n, device=self.device)) % self.capacity
-        self.obs[slots] = obs
-        self.next_obs[slots] = torch.as_tensor(next_obs, dtype=self.obs.dtype, device=self.device).reshape(obs.shape)
-        self.action[slots] = action
-        self.reward[slots] = torch.as_tensor(reward, dtype=torch.float32, device=self.device).reshape(n)
-        self.done[slots] = torch.as_tensor(done, dtype=torch.float32, device=self.device).reshape(n)
-        self.position = (self.position + n) % self.capacity
-        self.size = min(self.size + n, self.capacity)
-        return slots
 
 
 class OrnsteinUhlenbeckNoise:

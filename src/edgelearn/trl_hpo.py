@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 from edgelearn.cnn_space import (Architecture, CandidateCache, Executor, SearchSpace, TrainConfig,
                                  arch_name, collapses, decode_action, evaluate_many)
-from edgelearn.rl import ContinuousReplayBuffer, OrnsteinUhlenbeckNoise, linear_schedule, soft_update
+from edgelearn.rl import OrnsteinUhlenbeckNoise, ReplayBuffer, linear_schedule, soft_update
 from edgelearn.scales import check_scale
 
 N_ACTIONS = 4
@@ -280,7 +280,8 @@ class Agent:
         self.imr = IMR(cfg.train.perf_batches, cfg.d_model, seed=seed)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
-        self.buffer = ContinuousReplayBuffer(cfg.buffer_size, (cfg.max_layers, cfg.d_model), N_ACTIONS, seed=seed)
+        self.buffer = ReplayBuffer(cfg.buffer_size, (cfg.max_layers, cfg.d_model), seed=seed,
+                                   action_shape=(N_ACTIONS,), action_dtype=torch.float32)
         self.noise = OrnsteinUhlenbeckNoise((cfg.models_per_episode, N_ACTIONS), cfg.ou_theta, cfg.ou_sigma,
                                             seed=seed + 1)
         self.dropout_rng = torch.Generator().manual_seed(seed + 2)
