@@ -24,8 +24,13 @@ CHAPTERS := $(filter-out scorecard,$(basename $(notdir $(NOTEBOOK_SOURCES))))
 EXECUTED_DIR := $(BOOK)/notebooks
 EXECUTED := $(addprefix $(EXECUTED_DIR)/,$(addsuffix .ipynb,$(CHAPTERS)))
 SCORECARD := $(EXECUTED_DIR)/scorecard.ipynb
-# Everything a result depends on: a change here re-executes the notebooks (no stale figures).
-LIBRARY := $(shell find src -name '*.py' -not -path '*/__pycache__/*') $(wildcard data/paper/*.yaml) $(filter-out %.partial.csv,$(wildcard data/tables/*.csv))
+# What a notebook's results depend on: the library modules it imports and everything they import
+# (the staleness rule of edgelearn.core.store, which also guards every stored result), the papers'
+# values and the tabular benchmarks. An edit to one chapter's package re-executes that chapter (and
+# the scorecard) only. Before the environment exists, every source file counts.
+ALL_SRC := $(shell find src -name '*.py' -not -path '*/__pycache__/*')
+DATA_INPUTS := $(wildcard data/paper/*.yaml) $(filter-out %.partial.csv,$(wildcard data/tables/*.csv))
+sources_of = $(or $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -m edgelearn.core.store files $(1) 2>/dev/null),$(ALL_SRC))
 # The environment is keyed by the content of the requirements, not by file dates.
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
@@ -34,11 +39,11 @@ SCALE_STAMP := $(EXECUTED_DIR)/.scale-$(SCALE)
 TABLE_SCALE ?= laptop
 WORKERS ?= 2
 
-.PHONY: help setup book test notebooks bench clean table
+.PHONY: help setup book test lint notebooks bench clean table
 
 help:
 	@echo "make book [SCALE=smoke|laptop|paper]  execute the notebooks and build the HTML book"
-	@echo "make test                              run the tests (notebooks at smoke scale, book build)"
+	@echo "make test                              lint (ruff), then the tests (notebooks at smoke scale, book build)"
 	@echo "make notebooks                         plain .ipynb files (no outputs) in notebooks/"
 	@echo "make bench                             benchmarks against reference implementations"
 	@echo "make table [TABLE_SCALE=..] [WORKERS=n] (re)build the MA2ML joint AutoML table (resumes)"
@@ -80,7 +85,8 @@ $(SCALE_STAMP):
 
 # MyST markdown -> .ipynb (jupytext) -> executed by papermill inside the book tree.
 # The output is written under a temporary name and moved into place only on success.
-$(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(LIBRARY) $(SCALE_STAMP) | $(STAMP)
+$(foreach nb,$(CHAPTERS) scorecard,$(eval $(EXECUTED_DIR)/$(nb).ipynb: $(call sources_of,notebooks/$(nb).md)))
+$(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(DATA_INPUTS) $(SCALE_STAMP) | $(STAMP) data-check
 	@echo "== executing $< at scale $(SCALE)"
 	mkdir -p $(INPUTS)
 	$(BIN)/jupytext --quiet --to ipynb --output $(INPUTS)/$*.ipynb $<
@@ -90,6 +96,15 @@ $(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(LIBRARY) $(SCALE_STAMP) | $(STAMP)
 	  || { rm -f $(EXECUTED_DIR)/.tmp-$*.ipynb; exit 1; }
 	mv $(EXECUTED_DIR)/.tmp-$*.ipynb $@
 
+# The data sets the notebooks train on at each scale: checked before the first notebook runs, so that a
+# machine without them stops at once with what to install (not minutes later inside a notebook).
+DATASETS_smoke := mnist
+DATASETS_laptop := mnist fashion-mnist
+DATASETS_paper := mnist fashion-mnist
+.PHONY: data-check
+data-check: | $(STAMP)
+	@$(BIN)/python -m edgelearn.core.datacheck $(DATASETS_$(SCALE))
+
 # The scorecard reads every chapter's results: it runs last.
 $(SCORECARD): $(EXECUTED)
 
@@ -98,7 +113,12 @@ book: $(STAMP) $(EXECUTED) $(SCORECARD)
 	$(BIN)/jupyter-book build $(BOOK) --all -W -n --keep-going --quiet
 	@echo "The book is at $(abspath $(BOOK))/_build/html/index.html"
 
-test: $(STAMP)
+# Lint and format check first (ruff; configured in pyproject.toml), then the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks book/_ext
+	$(BIN)/ruff format --check src tests benchmarks book/_ext
+
+test: $(STAMP) lint
 	rc=0; $(BIN)/python -m pytest -n 2 || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
@@ -115,7 +135,7 @@ bench: $(STAMP)
 # <table>.partial.csv; an up-to-date table is left alone (FORCE=1 rebuilds; BACKEND=ray for a cluster).
 BACKEND ?= process
 table: $(STAMP)
-	$(BIN)/python -m edgelearn.automl_table --scale $(TABLE_SCALE) --workers $(WORKERS) \
+	$(BIN)/python -m edgelearn.ma2ml.table --scale $(TABLE_SCALE) --workers $(WORKERS) \
 	  --backend $(BACKEND) $(if $(TABLE),--out $(TABLE)) $(if $(FORCE),--force)
 
 clean:

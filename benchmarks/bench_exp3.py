@@ -6,7 +6,7 @@ plays the same Bernoulli loss means; throughput is slots per second (higher is b
 * ``reference loop``: the textbook implementation, one run at a time: normalise the weight
   vector, ``rng.choice(K, p=p)``, importance-weight the loss, update one weight (O(K) a slot).
 * ``river Exp3``: ``river.bandit.Exp3(gamma=0)`` (pure Python, a dict of weights), if installed.
-* ``edgelearn`` with 1 run and with 32 runs advanced together (sum tree: O(log K) a slot).
+* ``edgelearn`` with 1 run and with 32 runs advanced together (weights in sqrt(K) blocks: O(sqrt K) a slot).
 
 Run with ``make bench`` (or ``python benchmarks/bench_exp3.py``). No timing is asserted anywhere.
 """
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from edgelearn.exp3 import Exp3, optimal_eta
+from edgelearn import exp3
 
 K = 10_000
 BUDGET_S = 3.0  # seconds per contender (each runs whole blocks until the budget is spent)
@@ -42,7 +42,7 @@ def reference_loop(slots: int, eta: float, means: np.ndarray, rng: np.random.Gen
 
 
 def ours(slots: int, runs: int, eta: float, means: np.ndarray, rng: np.random.Generator) -> None:
-    learner = Exp3(K, eta, n_runs=runs, seed=0)
+    learner = exp3.Exp3(K, eta, n_runs=runs, seed=0)
     for _ in range(slots // runs):
         arms = learner.sample()
         learner.update(arms, (rng.random(runs) < means[arms]).astype(float))
@@ -71,10 +71,11 @@ def throughput(fn, block: int) -> float:
 def main() -> None:
     rng = np.random.default_rng(0)
     means = loss_means(rng)
-    eta = float(optimal_eta(100_000, K))
+    eta = float(exp3.optimal_eta(100_000, K))
     rows = [("reference loop (1 run)", throughput(lambda n: reference_loop(n, eta, means, rng), 200))]
     try:
         import river  # noqa: F401
+
         rows.append(("river Exp3 (1 run)", throughput(lambda n: river_exp3(n, eta, means, rng), 20)))
     except ImportError:
         rows.append(("river Exp3 (not installed: pip install -r benchmarks/requirements.txt)", float("nan")))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from edgelearn import ats
-from edgelearn.mec import MECConfig, MECEnv
+from edgelearn.ats import MECConfig, MECEnv
 
 
 def environment(steps: int = 300_000) -> None:
@@ -30,11 +30,13 @@ def environment(steps: int = 300_000) -> None:
 
 def schedulers() -> None:
     torch.set_num_threads(1)
-    cfg = ats.scale_config("laptop")
+    cfg = ats.SCALES["laptop"]
     for scheduler in ats.SCHEDULERS:
         frame = ats.run(scheduler, "stationary", cfg, seed=0)["episodes"]
-        print(f"{scheduler:>5} end to end (1 thread, {cfg.episodes} episodes): "
-              f"{frame.steps.sum() / frame.seconds.sum():,.0f} steps/s, {int(frame.updates.iloc[-1]):,} gradient steps")
+        print(
+            f"{scheduler:>5} end to end (1 thread, {cfg.episodes} episodes): "
+            f"{frame.steps.sum() / frame.seconds.sum():,.0f} steps/s, {int(frame.updates.iloc[-1]):,} gradient steps"
+        )
 
 
 if __name__ == "__main__":

@@ -37,12 +37,26 @@ def sb3(size: str, steps: int = STEPS) -> float:
 
     widths = list(od3.LARGENET["mlp"] if size == "largenet" else od3.SMALLNET["mlp"])
     lr0, lr1 = CFG.lr_start, CFG.lr_end
-    model = DQN("MlpPolicy", gym.make("CartPole-v1"), learning_rate=lambda p: lr1 + (lr0 - lr1) * p,
-                buffer_size=CFG.buffer, learning_starts=CFG.learning_starts, batch_size=CFG.batch_size,
-                gamma=CFG.gamma, train_freq=CFG.update_every, gradient_steps=1,
-                target_update_interval=CFG.target_every, exploration_fraction=CFG.eps_fraction,
-                exploration_initial_eps=CFG.eps_start, exploration_final_eps=CFG.eps_end, max_grad_norm=10.0,
-                policy_kwargs={"net_arch": widths}, seed=0, device="cpu", verbose=0)
+    model = DQN(
+        "MlpPolicy",
+        gym.make("CartPole-v1"),
+        learning_rate=lambda p: lr1 + (lr0 - lr1) * p,
+        buffer_size=CFG.buffer,
+        learning_starts=CFG.learning_starts,
+        batch_size=CFG.batch_size,
+        gamma=CFG.gamma,
+        train_freq=CFG.update_every,
+        gradient_steps=1,
+        target_update_interval=CFG.target_every,
+        exploration_fraction=CFG.eps_fraction,
+        exploration_initial_eps=CFG.eps_start,
+        exploration_final_eps=CFG.eps_end,
+        max_grad_norm=10.0,
+        policy_kwargs={"net_arch": widths},
+        seed=0,
+        device="cpu",
+        verbose=0,
+    )
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
     return steps / (time.perf_counter() - start)
@@ -50,13 +64,17 @@ def sb3(size: str, steps: int = STEPS) -> float:
 
 def main() -> None:
     torch.set_num_threads(1)
-    print(f"DQN on CartPole-v1, {STEPS:,} steps, update every {CFG.update_every}, batch {CFG.batch_size} "
-          "(environment steps per second, updates included)")
+    print(
+        f"DQN on CartPole-v1, {STEPS:,} steps, update every {CFG.update_every}, batch {CFG.batch_size} "
+        "(environment steps per second, updates included)"
+    )
     for size in ("smallnet", "largenet"):
         ours(size, 2_000), sb3(size, 2_000)  # warm-up
         a, b = ours(size), sb3(size)
-        print(f"  {size:<9s} ({'x'.join(map(str, od3.SMALLNET['mlp'] if size == 'smallnet' else od3.LARGENET['mlp']))})"
-              f"   edgelearn {a:8,.0f} /s   Stable-Baselines3 {b:8,.0f} /s   ratio x{a / b:5.2f}")
+        print(
+            f"  {size:<9s} ({'x'.join(map(str, od3.SMALLNET['mlp'] if size == 'smallnet' else od3.LARGENET['mlp']))})"
+            f"   edgelearn {a:8,.0f} /s   Stable-Baselines3 {b:8,.0f} /s   ratio x{a / b:5.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ about two minutes) and score them on the 32 validation batches of 16 images of T
   validation through a second DataLoader, one accuracy per batch of 16. No cache, one candidate
   after the other. ``--tensor-reference`` replaces the per-sample transforms by a ``TensorDataset``
   of the already normalised tensors, to show how much of the gap is the data path.
-* ``ours``: :func:`edgelearn.cnn_space.evaluate_candidate` (a seeded ``torch.randperm`` indexing
-  the tensors, no DataLoader, one forward pass for all 32 validation batches), and, end to end,
-  :func:`edgelearn.cnn_space.evaluate_many` with the candidate cache and a pool of 2 processes.
+* ``ours``: :func:`edgelearn.trl_hpo.candidates.evaluate_candidate` (:func:`edgelearn.core.fit.fit`:
+  a seeded ``torch.randperm`` indexing the tensors, no DataLoader; one forward pass for all 32
+  validation batches), and, end to end, :func:`edgelearn.trl_hpo.candidates.evaluate_many` with the
+  candidate cache (a fresh :class:`edgelearn.core.store.DiskCache` in a temporary folder) and a
+  :func:`~edgelearn.trl_hpo.candidates.candidate_pool` of 2 processes.
 
 Both run with one torch thread per candidate. What differs: the data path (per-sample transforms
 and a DataLoader vs index tensors), the validation pass, and Adam's implementation (ours uses the
@@ -36,6 +38,7 @@ No timing is asserted anywhere.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 
 import numpy as np
@@ -45,10 +48,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from torchvision import transforms
 
-from edgelearn import cnn_space as cs
-from edgelearn.data import train_val_split
+from edgelearn import trl_hpo as trl
+from edgelearn.core.data import train_val_split
 
-CONFIG = cs.TrainConfig(n_train=1000, n_val=512, epochs=5, batch_size=16, lr=1e-3)
+CONFIG = trl.CandidateTraining(n_train=1000, n_val=512, epochs=5, batch_size=16, lr=1e-3)
 N_DISTINCT, N_REPEATS = 16, 8  # a third repeats, as in our laptop TRL-HPO runs (31 % cache hits)
 
 
@@ -66,24 +69,28 @@ class TorchvisionStyleMNIST(Dataset):
         return self.transform(Image.fromarray(self.images[i].numpy(), mode="L")), int(self.labels[i])
 
 
-def reference_sets(config: cs.TrainConfig, data: cs.CandidateData, tensors: bool) -> tuple[Dataset, Dataset]:
+def reference_sets(config: trl.CandidateTraining, data: trl.CandidateData, tensors: bool) -> tuple[Dataset, Dataset]:
     """The reference's training and validation sets: per-sample transforms (default) or tensors."""
     n = config.perf_batches * config.perf_batch_size
     if tensors:
-        return (TensorDataset(data.x_train[:config.n_train], data.y_train[:config.n_train]),
-                TensorDataset(data.x_val[:n], data.y_val[:n]))
+        return (
+            TensorDataset(data.x_train[: config.n_train], data.y_train[: config.n_train]),
+            TensorDataset(data.x_val[:n], data.y_val[:n]),
+        )
     train, val = train_val_split("mnist", config.n_train, config.n_val, seed=0, download=False)
     return TorchvisionStyleMNIST(train.images, train.labels), TorchvisionStyleMNIST(val.images[:n], val.labels[:n])
 
 
-def reference_candidate(arch: cs.Architecture, sets: tuple[Dataset, Dataset], config: cs.TrainConfig,
-                        seed: int) -> list[float]:
+def reference_candidate(
+    arch: trl.Architecture, sets: tuple[Dataset, Dataset], config: trl.CandidateTraining, seed: int
+) -> list[float]:
     """The original per-candidate loop: DataLoader training, DataLoader validation, per-batch accuracy."""
     torch.set_num_threads(1)
-    model = cs.build_cnn(arch, seed, fast=False)  # conv -> ReLU -> nn.MaxPool2d, as the original
+    model = trl.build_cnn(arch, seed, fast=False)  # conv -> ReLU -> nn.MaxPool2d, as the original
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    train = DataLoader(sets[0], batch_size=config.batch_size, shuffle=True,
-                       generator=torch.Generator().manual_seed(seed))
+    train = DataLoader(
+        sets[0], batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     model.train()
     for _ in range(config.epochs):
         for x, y in train:
@@ -100,16 +107,16 @@ def reference_candidate(arch: cs.Architecture, sets: tuple[Dataset, Dataset], co
     return perf
 
 
-def workload(space: cs.SearchSpace, seed: int = 0) -> list[cs.Architecture]:
+def workload(space: trl.SearchSpace, seed: int = 0) -> list[trl.Architecture]:
     """``N_DISTINCT`` random valid architectures of 1-3 layers (under 300k parameters), then repeats."""
     rng = np.random.default_rng(seed)
-    archs: list[cs.Architecture] = []
+    archs: list[trl.Architecture] = []
     while len(archs) < N_DISTINCT:
-        arch: list[cs.Layer] = []
+        arch: list[trl.Layer] = []
         for _ in range(int(rng.integers(1, 4))):
-            arch.append(cs.decode_action(rng.random(4), arch[-1].kind if arch else None, space))
+            arch.append(trl.decode_action(rng.random(4), arch[-1].kind if arch else None, space))
         arch_t = tuple(arch)
-        if not cs.collapses(arch_t) and cs.flops_and_params(arch_t)[1] < 300_000 and arch_t not in archs:
+        if not trl.collapses(arch_t) and trl.flops_and_params(arch_t)[1] < 300_000 and arch_t not in archs:
             archs.append(arch_t)
     repeats = [archs[int(i)] for i in rng.choice(N_DISTINCT, N_REPEATS, replace=False)]
     return archs + repeats
@@ -117,42 +124,50 @@ def workload(space: cs.SearchSpace, seed: int = 0) -> list[cs.Architecture]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tensor-reference", action="store_true",
-                        help="reference reads a TensorDataset instead of transforming each sample")
+    parser.add_argument(
+        "--tensor-reference",
+        action="store_true",
+        help="reference reads a TensorDataset instead of transforming each sample",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    data = cs.load_candidate_data(cs.TrainConfig(n_train=CONFIG.n_train, n_val=CONFIG.n_val))
+    data = trl.load_candidate_data(trl.CandidateTraining(n_train=CONFIG.n_train, n_val=CONFIG.n_val))
     sets = reference_sets(CONFIG, data, args.tensor_reference)
     print("reference data path:", "TensorDataset" if args.tensor_reference else "per-sample PIL + ToTensor + Normalize")
-    archs = workload(cs.SearchSpace())
+    archs = workload(trl.SearchSpace())
     distinct = archs[:N_DISTINCT]
-    print(f"{N_DISTINCT} distinct candidates + {N_REPEATS} repeats; {CONFIG.n_train} images x {CONFIG.epochs} epochs, "
-          f"batch {CONFIG.batch_size}")
+    print(
+        f"{N_DISTINCT} distinct candidates + {N_REPEATS} repeats; {CONFIG.n_train} images x {CONFIG.epochs} epochs, "
+        f"batch {CONFIG.batch_size}"
+    )
     ref_times, our_times = {}, {}
     for arch in distinct:
         t0 = time.perf_counter()
         reference_candidate(arch, sets, CONFIG, 0)
         ref_times[arch] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        cs.evaluate_candidate(arch, data, CONFIG, 0)
+        trl.evaluate_candidate(arch, data, CONFIG, 0)
         our_times[arch] = time.perf_counter() - t0
-        print(f"  {cs.arch_name(arch):40s} reference {ref_times[arch]:6.2f} s   ours {our_times[arch]:6.2f} s   "
-              f"x{ref_times[arch] / our_times[arch]:.2f}")
+        print(
+            f"  {trl.arch_name(arch):40s} reference {ref_times[arch]:6.2f} s   ours {our_times[arch]:6.2f} s   "
+            f"x{ref_times[arch] / our_times[arch]:.2f}"
+        )
     raw = sum(ref_times.values()) / sum(our_times.values())
     ref_e2e = sum(ref_times[a] for a in archs)
     t0 = time.perf_counter()
-    executor = cs.make_executor("process", data, workers=2)
-    try:
+    with tempfile.TemporaryDirectory() as folder, trl.candidate_pool(data, CONFIG.device, 2, "process") as pool:
         t1 = time.perf_counter()
-        cs.evaluate_many(archs, executor, cs.CandidateCache(), CONFIG, 0)
+        trl.evaluate_many(archs, pool, trl.candidate_cache(folder), CONFIG, 0)
         ours_warm = time.perf_counter() - t1
-    finally:
-        executor.close()
     ours_e2e = time.perf_counter() - t0
-    print(f"raw per-candidate ratio (serial, distinct candidates): {raw:.2f}x "
-          f"({sum(ref_times.values()):.1f} s vs {sum(our_times.values()):.1f} s)")
-    print(f"end-to-end ratio ({len(archs)} candidates, cache + 2 processes): {ref_e2e / ours_e2e:.2f}x "
-          f"({ref_e2e:.1f} s vs {ours_e2e:.1f} s, pool start included)")
+    print(
+        f"raw per-candidate ratio (serial, distinct candidates): {raw:.2f}x "
+        f"({sum(ref_times.values()):.1f} s vs {sum(our_times.values()):.1f} s)"
+    )
+    print(
+        f"end-to-end ratio ({len(archs)} candidates, cache + 2 processes): {ref_e2e / ours_e2e:.2f}x "
+        f"({ref_e2e:.1f} s vs {ours_e2e:.1f} s, pool start included)"
+    )
     print(f"end-to-end ratio, pool already running: {ref_e2e / ours_warm:.2f}x ({ref_e2e:.1f} s vs {ours_warm:.1f} s)")
 
 

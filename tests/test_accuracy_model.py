@@ -1,8 +1,9 @@
-"""Tests for edgelearn.accuracy_model: the exponential accuracy regression of Slicing for AI, eq. 19.
+"""Tests for edgelearn.slicing.accuracy_model: the exponential accuracy regression of Slicing for AI, eq. 19.
 
 Synthetic data check the fit; a tiny real training grid on the offline MNIST test set checks
 run_grid (skipped where no MNIST is on disk).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,10 +13,18 @@ import pandas as pd
 import pytest
 import torch
 
-from edgelearn.accuracy_model import (COLUMNS, AccuracyModel, TrainingGrid, build_classifier,
-                                      fit_accuracy_model, is_monotone, residuals, run_grid,
-                                      subset_indices)
-from edgelearn.data import DataUnavailableError, load_dataset
+from edgelearn.core.data import DataUnavailableError, load_dataset
+from edgelearn.slicing.accuracy_model import (
+    RUN_COLUMNS,
+    AccuracyModel,
+    TrainingGrid,
+    build_classifier,
+    fit_accuracy_model,
+    is_monotone,
+    residuals,
+    run_grid,
+    subset_indices,
+)
 
 TRUE = AccuracyModel(a=0.9, b=0.6, alpha=0.5, beta=2.0)
 EPOCHS = np.arange(1, 7)  # 6 epochs
@@ -36,18 +45,26 @@ def _available(split: str) -> bool:
 needs_mnist = pytest.mark.skipif(not _available("test"), reason="no local MNIST test set")
 
 
-def synthetic(model: AccuracyModel = TRUE, seeds: int = 3, noise: float = 0.004,
-              rng_seed: int = 0) -> pd.DataFrame:
+def synthetic(model: AccuracyModel = TRUE, seeds: int = 3, noise: float = 0.004, rng_seed: int = 0) -> pd.DataFrame:
     """A tidy table like run_grid's: the model on the 6x5 grid plus Gaussian noise, per seed."""
     rng = np.random.default_rng(rng_seed)
     e, d = np.meshgrid(EPOCHS, FRACTIONS, indexing="ij")
-    frames = [pd.DataFrame({"seed": s, "epoch": e.ravel(), "fraction": d.ravel(),
-                            "accuracy": model(e, d).ravel() + rng.normal(0, noise, e.size)})
-              for s in range(seeds)]
+    frames = [
+        pd.DataFrame(
+            {
+                "seed": s,
+                "epoch": e.ravel(),
+                "fraction": d.ravel(),
+                "accuracy": model(e, d).ravel() + rng.normal(0, noise, e.size),
+            }
+        )
+        for s in range(seeds)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------- the model
+
 
 def test_model_broadcasts_and_exposes_params():
     out = TRUE(EPOCHS[:, None], FRACTIONS[None, :])
@@ -63,6 +80,7 @@ def test_model_rejects_non_finite_parameters():
 
 
 # ---------------------------------------------------------------------------- the fit
+
 
 def test_fit_recovers_known_parameters():
     model, diag = fit_accuracy_model(synthetic())
@@ -111,6 +129,7 @@ def test_fit_rejects_bad_tables():
 
 # ---------------------------------------------------------------------------- monotonicity
 
+
 def test_is_monotone():
     fitted, _ = fit_accuracy_model(synthetic())
     assert is_monotone(fitted, EPOCHS, FRACTIONS)
@@ -123,6 +142,7 @@ def test_is_monotone():
 
 
 # ---------------------------------------------------------------------------- classifiers
+
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_build_classifier_is_seeded_and_outputs_ten_logits(arch):
@@ -141,6 +161,15 @@ def test_build_classifier_leaves_the_global_rng_alone():
     assert torch.equal(torch.rand(3), expected)
     with pytest.raises(ValueError, match="'arch'"):
         build_classifier("resnet", 0)
+    with pytest.raises(ValueError, match="'seed'"):
+        build_classifier("mlp", -1)
+
+
+def test_run_grid_rejects_an_unknown_device_before_loading_data():
+    with pytest.raises(ValueError, match="'device'"):
+        run_grid(_grid(), progress=False, device="tpu")
+    with pytest.raises(TypeError, match="TrainingGrid"):
+        run_grid({"dataset": "mnist"}, progress=False)
 
 
 def test_subsets_are_nested_and_seeded():
@@ -152,29 +181,32 @@ def test_subsets_are_nested_and_seeded():
 
 # ---------------------------------------------------------------------------- the training grid
 
+
 def _grid(**change) -> TrainingGrid:
-    fields = dict(dataset="mnist", arch="mlp", pool=600, n_test=300, fractions=(0.5, 1.0),
-                  max_epochs=2, seeds=(0,))
+    fields = dict(dataset="mnist", arch="mlp", pool=600, n_test=300, fractions=(0.5, 1.0), max_epochs=2, seeds=(0,))
     return TrainingGrid(**{**fields, **change})
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"fractions": (0.0, 1.0)}, "fractions"),
-    ({"fractions": (0.5, 1.5)}, "fractions"),
-    ({"fractions": ()}, "fractions"),
-    ({"fractions": (0.5, 0.5)}, "fractions"),
-    ({"fractions": (0.0001,)}, "fractions"),  # rounds to 0 images of 600
-    ({"max_epochs": 0}, "max_epochs"),
-    ({"arch": "resnet"}, "arch"),
-    ({"dataset": "cifar10"}, "dataset"),
-    ({"seeds": ()}, "seeds"),
-    ({"seeds": (-1,)}, "seeds"),
-    ({"seeds": (0, 0)}, "seeds"),
-    ({"pool": 0}, "pool"),
-    ({"n_test": 2.5}, "n_test"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"lr": 0.0}, "lr"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"fractions": (0.0, 1.0)}, "fractions"),
+        ({"fractions": (0.5, 1.5)}, "fractions"),
+        ({"fractions": ()}, "fractions"),
+        ({"fractions": (0.5, 0.5)}, "fractions"),
+        ({"fractions": (0.0001,)}, "fractions"),  # rounds to 0 images of 600
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"arch": "resnet"}, "arch"),
+        ({"dataset": "cifar10"}, "dataset"),
+        ({"seeds": ()}, "seeds"),
+        ({"seeds": (-1,)}, "seeds"),
+        ({"seeds": (0, 0)}, "seeds"),
+        ({"pool": 0}, "pool"),
+        ({"n_test": 2.5}, "n_test"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": 0.0}, "lr"),
+    ],
+)
 def test_bad_grid_raises_naming_the_field(change, field):
     with pytest.raises(ValueError, match=f"'{field}'"):
         _grid(**change)
@@ -190,10 +222,14 @@ def test_grid_stores_sequences_as_tuples():
 def test_run_grid_tiny_real_mnist():
     grid = _grid()
     df, source = run_grid(grid, progress=False)
-    assert list(df.columns) == list(COLUMNS) and len(df) == 4
+    assert list(df.columns) == list(RUN_COLUMNS) and len(df) == 4
     assert df["accuracy"].between(0, 1).all()
     assert sorted(zip(df["fraction"], df["samples"], df["epoch"])) == [
-        (0.5, 300, 1), (0.5, 300, 2), (1.0, 600, 1), (1.0, 600, 2)]
+        (0.5, 300, 1),
+        (0.5, 300, 2),
+        (1.0, 600, 1),
+        (1.0, 600, 2),
+    ]
     final = df.query("fraction == 1.0 and epoch == 2")["accuracy"].item()
     assert final > 0.3  # chance is 0.1
     for _, run in df.groupby(["seed", "fraction"]):

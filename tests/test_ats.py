@@ -7,22 +7,24 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from edgelearn import ats
-from edgelearn.mec import MECConfig, MECEnv
-from edgelearn.parallel import parallel_map
+from edgelearn.ats import MECConfig, MECEnv
+from edgelearn.core.fit import torch_threads
+from edgelearn.core.pool import parallel_map
 
-SMOKE = ats.scale_config("smoke")
+SMOKE = ats.SCALES["smoke"]
 
 
 def test_pts_trains_every_period_slots():
-    rule = ats.TrainingRule("PTS", ats.TrainingConfig(period=4), episodes=1)
+    rule = ats.TrainingRule("PTS", ats.TrainingRuleConfig(period=4), episodes=1)
     decisions = [rule.decide(0) for _ in range(20)]
     assert [i for i, d in enumerate(decisions) if d] == [3, 7, 11, 15, 19]
 
 
 def test_ats_falls_back_to_pts_while_the_td_error_is_high():
-    config = ats.TrainingConfig(period=5, window=20, min_history=10, td_tolerance=0.1, percentile=90)
+    config = ats.TrainingRuleConfig(period=5, window=20, min_history=10, td_tolerance=0.1, percentile=90)
     periodic = ats.TrainingRule("PTS", config, episodes=1)
     adaptive = ats.TrainingRule("ATS", config, episodes=1)
     rng = np.random.default_rng(0)
@@ -38,28 +40,28 @@ def test_ats_falls_back_to_pts_while_the_td_error_is_high():
 
 
 def test_ats_falls_back_until_it_has_enough_psi_values():
-    rule = ats.TrainingRule("ATS", ats.TrainingConfig(period=3, window=50, min_history=40), episodes=1)
+    rule = ats.TrainingRule("ATS", ats.TrainingRuleConfig(period=3, window=50, min_history=40), episodes=1)
     decisions = [rule.decide(0, 10.0 + i, relative_td=0.0) for i in range(30)]  # rising psi: would always train
     assert rule.fallback and sum(decisions) == 10  # every third slot, as PTS
 
 
 def test_fixed_stops_training_after_its_phase_and_sjf_never_trains():
-    rule = ats.TrainingRule("Fixed", ats.TrainingConfig(period=2, fixed_fraction=0.5), episodes=4)
+    rule = ats.TrainingRule("Fixed", ats.TrainingRuleConfig(period=2, fixed_fraction=0.5), episodes=4)
     assert any(rule.decide(0) for _ in range(10)) and any(rule.decide(1) for _ in range(10))
     assert not any(rule.decide(e) for e in (2, 3) for _ in range(10))
-    sjf = ats.TrainingRule("SJF", ats.TrainingConfig(period=1), episodes=1)
+    sjf = ats.TrainingRule("SJF", ats.TrainingRuleConfig(period=1), episodes=1)
     assert not any(sjf.decide(0) for _ in range(10))
 
 
 def test_sjf_starts_the_shortest_job_that_fits():
     env = MECEnv(MECConfig(load=0.0, n_resources=4, max_demand=4))
     env.reset(seed=0)
-    env.buffer = [[3, 1, 0, 9], [1, 4, 0, 9], [2, 2, 0, 9]]   # [exec, demand, arrival, deadline]
-    assert ats.sjf_action(env) == 1                           # shortest, and 4 units are free
-    env.running = [[5, 3, 20, 5]]                             # only 1 unit free now
+    env.buffer = [[3, 1, 0, 9], [1, 4, 0, 9], [2, 2, 0, 9]]  # [exec, demand, arrival, deadline]
+    assert ats.sjf_action(env) == 1  # shortest, and 4 units are free
+    env.running = [[5, 3, 20, 5]]  # only 1 unit free now
     assert ats.sjf_action(env) == 0
     env.running = [[5, 4, 20, 5]]
-    assert ats.sjf_action(env) == env.config.buffer_size      # nothing fits: wait
+    assert ats.sjf_action(env) == env.config.buffer_size  # nothing fits: wait
 
 
 def test_valid_actions_mark_fitting_jobs_and_wait():
@@ -72,15 +74,15 @@ def test_valid_actions_mark_fitting_jobs_and_wait():
 
 
 def test_the_state_after_training_is_what_a_training_slot_leaves_behind():
-    env = MECEnv(MECConfig(load=0.0))   # no arrivals: the training slot is deterministic
+    env = MECEnv(MECConfig(load=0.0))  # no arrivals: the training slot is deterministic
     env.reset(seed=0)
     env.buffer = [[2, 1, 0, 9], [3, 2, 0, 3], [1, 1, 0, 4]]
     env.running = [[2, 3, 9, 2]]
     before = env.observation()
     predicted = env.observation_after_training()
-    assert np.array_equal(env.observation(), before)          # nothing in the environment changed
+    assert np.array_equal(env.observation(), before)  # nothing in the environment changed
     env.train_slot()
-    assert np.array_equal(env.observation(), predicted)       # the job with deadline 3 was dropped
+    assert np.array_equal(env.observation(), predicted)  # the job with deadline 3 was dropped
 
 
 def test_ideal_trains_for_free_and_pts_pays_a_slot_per_training_job():
@@ -96,8 +98,13 @@ def test_a_training_job_changes_the_q_network_and_scores_fresh_experience():
     agent = ats.DoubleDQNAgent(obs_dim=6, n_actions=3, config=ats.AgentConfig(batch_size=8, updates_per_job=4), seed=0)
     rng = np.random.default_rng(0)
     for _ in range(32):
-        agent.remember(rng.random(6, dtype=np.float32), int(rng.integers(3)), float(rng.normal()),
-                       rng.random(6, dtype=np.float32), False)
+        agent.remember(
+            rng.random(6, dtype=np.float32),
+            int(rng.integers(3)),
+            float(rng.normal()),
+            rng.random(6, dtype=np.float32),
+            False,
+        )
     before = [p.detach().clone() for p in agent.q.parameters()]
     assert np.isinf(agent.relative_td)
     agent.train_job()
@@ -109,7 +116,7 @@ def test_psi_is_recorded_and_ats_trains_rarely_once_trusted():
     cfg = replace(SMOKE, episodes=6, training=replace(SMOKE.training, td_tolerance=10.0))
     out = ats.run("ATS", "stationary", cfg, seed=1, record_psi=True)
     psi = out["psi"]
-    assert len(psi) == cfg.episodes * cfg.horizon          # one decision at the start of every slot
+    assert len(psi) == cfg.episodes * cfg.horizon  # one decision at the start of every slot
     trusted = psi[~psi.fallback]
     assert len(trusted) > 0 and trusted.train.mean() < 0.2
 
@@ -127,29 +134,47 @@ def test_load_schedules():
     assert dynamic[0] == pytest.approx(0.1) and dynamic[-1] == pytest.approx(0.3) and np.all(np.diff(dynamic) > 0)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: ats.TrainingConfig(percentile=100), "percentile"),
-    (lambda: ats.TrainingConfig(period=0), "period"),
-    (lambda: ats.TrainingConfig(min_history=20, window=10), "min_history"),
-    (lambda: ats.AgentConfig(gamma=1.0), "gamma"),
-    (lambda: ats.load_schedule("bursty", SMOKE), "scenario"),
-    (lambda: ats.TrainingRule("EDF", ats.TrainingConfig(), 1), "scheduler"),
-    (lambda: ats.scale_config("huge"), "smoke"),
-    (lambda: MECConfig(load=1.5), "rho"),
-    (lambda: MECConfig(n_resources=0), "n_resources"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ats.TrainingRuleConfig(percentile=100), "percentile"),
+        (lambda: ats.TrainingRuleConfig(period=0), "period"),
+        (lambda: ats.TrainingRuleConfig(min_history=20, window=10), "min_history"),
+        (lambda: ats.AgentConfig(gamma=1.0), "gamma"),
+        (lambda: ats.load_schedule("bursty", SMOKE), "scenario"),
+        (lambda: ats.TrainingRule("EDF", ats.TrainingRuleConfig(), 1), "scheduler"),
+        (lambda: ats.SCALES["huge"], "smoke"),
+        (lambda: MECConfig(load=1.5), "rho"),
+        (lambda: MECConfig(n_resources=0), "n_resources"),
+    ],
+)
 def test_bad_configuration_raises(make, message):
     with pytest.raises(ValueError, match=message):
         make()
 
 
-def test_parallel_map_matches_a_serial_loop_on_processes_and_ray():
-    tasks = [(i, 2) for i in range(5)]   # pow(i, 2): a function every worker can import
-    expected = [i * i for i in range(5)]
-    assert parallel_map(pow, tasks, workers=1) == expected
-    assert parallel_map(pow, tasks, workers=2) == expected
-    assert parallel_map(pow, tasks, workers=2, backend="ray") == expected
-    with pytest.raises(ValueError, match="workers"):
-        parallel_map(pow, tasks, workers=0)
-    with pytest.raises(ValueError, match="backend"):
-        parallel_map(pow, tasks, backend="dask")
+def test_the_agent_is_seeded_without_touching_the_global_torch_generator():
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    a = ats.DoubleDQNAgent(obs_dim=6, n_actions=3, seed=4)
+    b = ats.DoubleDQNAgent(obs_dim=6, n_actions=3, seed=4)
+    c = ats.DoubleDQNAgent(obs_dim=6, n_actions=3, seed=5)
+    ats.run("ATS", "stationary", replace(SMOKE, episodes=1), seed=0)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(p, q) for p, q in zip(a.q.parameters(), b.q.parameters()))
+    assert not all(torch.equal(p, q) for p, q in zip(a.q.parameters(), c.q.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.q.parameters(), a.target.parameters()))
+
+
+def test_runs_over_a_process_pool_match_serial_runs():
+    tasks = [
+        (s, "dynamic", replace(SMOKE, episodes=2), 1, None, s == "ATS", {"sweep": "main"})
+        for s in ("ATS", "PTS", "SJF")
+    ]
+    with torch_threads(1):  # as in every pool worker: float sums depend on the number of threads
+        serial = [ats.run_task(*task) for task in tasks]
+    pooled = parallel_map(ats.run_task, tasks, workers=2, backend="process")
+    for a, b in zip(serial, pooled):
+        pd.testing.assert_frame_equal(a["episodes"].drop(columns="seconds"), b["episodes"].drop(columns="seconds"))
+        pd.testing.assert_frame_equal(a["psi"], b["psi"])
+        assert (a["episodes"].sweep == "main").all()

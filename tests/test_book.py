@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
+from edgelearn.core import scorecard
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +26,15 @@ def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if (REPO / "book" / "_mathjax").is_dir():
         (book / "_mathjax").symlink_to(REPO / "book" / "_mathjax")
     env = {**os.environ, "EDGELEARN_RESULTS_DIR": str(root / "results")}
-    proc = subprocess.run(["make", "book", "SCALE=smoke", f"BOOK={book}", f"INPUTS={root / 'inputs'}"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    assert proc.returncode == 0, (proc.stdout[-6000:] + proc.stderr[-6000:])
+    proc = subprocess.run(
+        ["make", "book", "SCALE=smoke", f"BOOK={book}", f"INPUTS={root / 'inputs'}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
     return root
 
 
@@ -36,7 +44,9 @@ def test_every_notebook_executed_at_smoke_scale_without_errors(built_book):
     for name in sources:
         nb = nbformat.read(built_book / "book" / "notebooks" / f"{name}.ipynb", as_version=4)
         assert nb.metadata["papermill"]["parameters"]["scale"] == "smoke"
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+        errors = [
+            o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
+        ]
         assert not errors, f"{name}: {errors[:1]}"
 
 
@@ -59,7 +69,18 @@ def test_book_pages_exist_and_show_numbers_from_this_run(built_book):
     worst = re.search(r"= ([0-9.]+)$", claims.loc["regret_bound", "ours"]).group(1)
     assert f">{worst}<" in theory or f" {worst}" in theory, "the glued ratio of this run is not on the page"
     card = (html / "notebooks" / "scorecard.html").read_text()
-    assert "Bubeck" in card and ("reproduced" in card)
+    assert "Bubeck" in card
+    # the page shows exactly the verdicts of the claims tables of this run, one cell per claim
+    os.environ["EDGELEARN_RESULTS_DIR"], previous = str(built_book / "results"), os.environ.get("EDGELEARN_RESULTS_DIR")
+    try:
+        expected = scorecard.scorecard("smoke")
+    finally:
+        os.environ.pop("EDGELEARN_RESULTS_DIR")
+        if previous is not None:
+            os.environ["EDGELEARN_RESULTS_DIR"] = previous
+    shown = re.findall(r"<td style='background-color:[^']*'>([^<]+)</td>", card)
+    assert Counter(shown) == Counter(expected["verdict"]) and len(shown) == len(expected)
+    assert scorecard.NOT_RUN not in shown  # every chapter ran
 
 
 @pytest.mark.slow

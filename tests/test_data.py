@@ -1,4 +1,5 @@
-"""Tests for edgelearn.data: real offline MNIST / Fashion-MNIST files and synthetic IDX files."""
+"""Tests for edgelearn.core.data: real offline MNIST / Fashion-MNIST files and synthetic IDX files."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,9 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from edgelearn import data
-from edgelearn.data import DataUnavailableError, ImageDataset, load_dataset, read_idx, train_val_split
-
+from edgelearn.core import data
+from edgelearn.core.data import DataUnavailableError, ImageDataset, load_dataset, read_idx, train_val_split
 
 pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
@@ -34,8 +34,9 @@ def _mnist_train_available() -> bool:
 
 
 needs_mnist = pytest.mark.skipif(not _mnist_test_available(), reason="no local MNIST test set")
-needs_fashion = pytest.mark.skipif(not data.DEBIAN_FASHION_MNIST_DIR.is_dir(),
-                                   reason="apt-get install -y dataset-fashion-mnist not done")
+needs_fashion = pytest.mark.skipif(
+    not data.DEBIAN_FASHION_MNIST_DIR.is_dir(), reason="apt-get install -y dataset-fashion-mnist not done"
+)
 
 
 def _write_idx(path: Path, array: np.ndarray, compress: bool) -> None:
@@ -50,6 +51,7 @@ def _digest(images: torch.Tensor) -> set[str]:
 
 
 # --- real data -------------------------------------------------------------------------------------
+
 
 @needs_mnist
 def test_mnist_test_set_from_shared_folder():
@@ -94,8 +96,7 @@ def test_train_val_split_offline_falls_back_to_test_set():
     assert (len(train), len(val)) == (2_000, 1_000)
     assert (train.split, val.split) == ("test[train-part]", "test[val-part]")
     for part in (train, val):
-        assert "drawn from the 10,000-image test set because the training images are unavailable offline" \
-            in part.source
+        assert "drawn from the 10,000-image test set because the training images are unavailable offline" in part.source
         assert part.images.shape[1:] == (28, 28) and part.labels.dtype == torch.int64
     assert set(train.indices.tolist()).isdisjoint(val.indices.tolist())
     assert len(_digest(train.images)) == 2_000  # the 10,000 test images are pairwise distinct
@@ -133,6 +134,7 @@ def test_fashion_mnist_from_debian_package():
 
 # --- nothing found -----------------------------------------------------------------------------------
 
+
 def test_empty_data_dir_raises_listing_searched_places(tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -154,6 +156,7 @@ def test_empty_data_dir_raises_listing_searched_places(tmp_path, monkeypatch):
 
 
 # --- synthetic IDX files -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_synthetic_idx_roundtrip(tmp_path, compress):
@@ -202,6 +205,7 @@ def test_not_an_idx_file(tmp_path):
 
 # --- argument checking -------------------------------------------------------------------------------
 
+
 def test_bad_arguments_raise_value_error():
     with pytest.raises(ValueError, match="name must be one of .*fashion-mnist"):
         load_dataset("cifar10")
@@ -213,3 +217,43 @@ def test_bad_arguments_raise_value_error():
         train_val_split("mnist", 10, -1, download=False)
     with pytest.raises(ValueError, match="name must be one of"):
         train_val_split("emnist", 10, 10, download=False)
+
+
+def test_a_data_dir_that_does_not_exist_fails_instead_of_falling_back(tmp_path):
+    with pytest.raises(DataUnavailableError, match="data_dir=.*is not a folder"):
+        load_dataset("mnist", "test", data_dir=tmp_path / "no-such-folder", download=False)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bad-gzip"])
+def test_a_corrupt_idx_file_names_the_file(tmp_path, damage):
+    images = np.zeros((4, 28, 28), dtype=np.uint8)
+    raw = struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">III", 4, 28, 28) + images.tobytes()
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    if damage == "truncate":
+        path.write_bytes(gzip.compress(raw[: len(raw) // 2]))
+        match = "t10k-images-idx3-ubyte.gz is truncated or corrupt"
+    else:
+        path.write_bytes(gzip.compress(raw)[:-20])
+        match = "t10k-images-idx3-ubyte.gz is a corrupt or truncated gzip file"
+    with pytest.raises(ValueError, match=match):
+        read_idx(path)
+
+
+def test_datacheck_names_what_to_install_when_a_data_set_is_missing(tmp_path, monkeypatch, capsys):
+    from edgelearn.core import datacheck
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(data, "_shared_dirs", lambda: [])
+    missing = datacheck.missing_datasets(["fashion-mnist"], download=False)
+    assert list(missing) == ["fashion-mnist"] and "apt-get install -y dataset-fashion-mnist" in missing["fashion-mnist"]
+    monkeypatch.setattr(datacheck, "missing_datasets", lambda names: {n: "reason" for n in names})
+    assert datacheck.main(["fashion-mnist"]) == 1
+    assert "== fashion-mnist" in capsys.readouterr().err
+    assert datacheck.main(["cifar"]) == 2
+
+
+@needs_mnist
+def test_datacheck_passes_when_the_data_are_here(capsys):
+    from edgelearn.core import datacheck
+
+    assert datacheck.main(["mnist"]) == 0 and "available: mnist" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import pytest
 from scipy.special import logsumexp
 
 from edgelearn import exp3
-from edgelearn.bandits import BernoulliLosses, TrapLosses, Ucb1, checkpoints, play
+from edgelearn.exp3 import BernoulliLosses, TrapLosses, Ucb1, checkpoints, play
 
 
 def dense_reference(prior: np.ndarray, eta: float, history: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
@@ -124,7 +124,8 @@ def test_bound_and_optimal_eta_analytic_values():
     assert exp3.regret_bound(T, K, eta) == pytest.approx(math.sqrt(2 * T * K * math.log(K)))
     # SBS form: ln K' and support K'
     assert exp3.regret_bound(T, K, exp3.optimal_eta(T, K, 1 / 3, 3), 1 / 3, 3) == pytest.approx(
-        math.sqrt(2 * T * 3 * math.log(3)))
+        math.sqrt(2 * T * 3 * math.log(3))
+    )
     # the bound is minimised at eta*
     grid = np.geomspace(eta / 10, eta * 10, 201)
     assert np.argmin(exp3.regret_bound(T, K, grid)) == 100
@@ -136,16 +137,20 @@ def test_checkpoints():
     assert checkpoints(3, 100).tolist() == [1, 2, 3]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n_arms": 0, "eta": 0.1}, "n_arms"),
-    ({"n_arms": 3, "eta": 0.0}, "eta"),
-    ({"n_arms": 3, "eta": -1.0}, "eta"),
-    ({"n_arms": 3, "eta": float("nan")}, "eta"),
-    ({"n_arms": 3, "eta": 0.1, "n_runs": 0}, "n_runs"),
-    ({"n_arms": 3, "eta": 0.1, "prior": np.array([0.5, 0.5])}, "prior"),
-    ({"n_arms": 3, "eta": 0.1, "prior": np.array([0.5, 0.6, -0.1])}, "prior"),
-    ({"n_arms": 3, "eta": 0.1, "prior": np.array([0.2, 0.2, 0.2])}, "prior"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n_arms": 0, "eta": 0.1}, "n_arms"),
+        ({"n_arms": 3, "eta": 0.0}, "eta"),
+        ({"n_arms": 3, "eta": -1.0}, "eta"),
+        ({"n_arms": 3, "eta": float("nan")}, "eta"),
+        ({"n_arms": 3, "eta": 0.1, "n_runs": 0}, "n_runs"),
+        ({"n_arms": 3, "eta": 0.1, "prior": np.array([0.5, 0.5])}, "prior"),
+        ({"n_arms": 3, "eta": 0.1, "prior": np.array([0.5, 0.6, -0.1])}, "prior"),
+        ({"n_arms": 3, "eta": 0.1, "prior": np.array([0.2, 0.2, 0.2])}, "prior"),
+        ({"n_arms": 3, "eta": 0.1, "seed": -1}, "non-negative"),
+    ],
+)
 def test_bad_input_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
         exp3.Exp3(**kwargs)
@@ -163,3 +168,16 @@ def test_bad_feedback_raises():
         exp3.optimal_eta(100, 3, prior_best=1.0)
     with pytest.raises(ValueError, match="means"):
         BernoulliLosses((0.5, 1.5))
+
+
+def test_scales_are_a_mapping_that_names_the_valid_scales():
+    assert list(exp3.SCALES) == ["smoke", "laptop", "paper"]
+    with pytest.raises(ValueError, match="smoke, laptop, paper"):
+        exp3.SCALES["Laptop"]
+    for name, cfg in exp3.SCALES.items():
+        assert isinstance(cfg, exp3.Exp3Scale), name
+        assert list(cfg.horizons) == sorted(set(cfg.horizons)), name
+        assert max(cfg.prior_sizes) == cfg.prior_arms, name  # the sweep ends at the uniform prior
+        assert 1.0 in cfg.eta_factors and 0 < cfg.gap <= 0.5, name
+    sizes = [exp3.SCALES[name].horizon * exp3.SCALES[name].n_runs for name in ("smoke", "laptop", "paper")]
+    assert sizes == sorted(sizes)  # each scale costs more than the one before

@@ -22,7 +22,7 @@ def tiny_table(dims=(2, 3, 2), seeds=2, noise=0.0, seed=0) -> ma2ml.TabularBench
 
 def test_counterfactual_baseline_matches_brute_force():
     dims = (3, 4, 2)
-    critic = ma2ml.Critic(dims, hidden=8, seed=1)
+    critic = ma2ml.CentralCritic(dims, hidden=8, seed=1)
     actions = torch.tensor([[0, 1, 1], [2, 3, 0], [1, 0, 1]])
     for agent in range(3):
         pi = torch.softmax(torch.randn(dims[agent]), -1)
@@ -38,7 +38,6 @@ def test_counterfactual_baseline_matches_brute_force():
 
 
 def test_lite_gradient_is_unbiased_monte_carlo():
-    dims = (2, 3)
     reward = torch.tensor([[0.1, 0.5, 0.2], [0.9, 0.3, 0.4]])
     logits = [torch.tensor([0.3, -0.2], requires_grad=True), torch.tensor([0.1, 0.4, -0.5], requires_grad=True)]
     # exact gradient of J = sum_a pi1(a1) pi2(a2) R(a1, a2)
@@ -61,32 +60,45 @@ def test_kl_term_is_zero_when_policy_equals_target_and_positive_otherwise():
     assert float(ma2ml.kl_divergence(lg, torch.zeros(3))) > 0
 
 
-@pytest.mark.parametrize("make", [
-    lambda d: ma2ml.MA2MLLite(d, lr=0.3),
-    lambda d: ma2ml.MA2ML(d, ma2ml.MA2MLConfig(lam=0.05)),
-    lambda d: ma2ml.MA2ML(d, ma2ml.MA2MLConfig(off_policy=False)),
-    lambda d: ma2ml.SingleAgent(d, lr=0.3),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: ma2ml.MA2MLLite(d, lr=0.3),
+        lambda d: ma2ml.MA2ML(d, ma2ml.MA2MLConfig(lam=0.05)),
+        lambda d: ma2ml.MA2ML(d, ma2ml.MA2MLConfig(off_policy=False)),
+        lambda d: ma2ml.SingleAgent(d, lr=0.3),
+    ],
+)
 def test_searchers_find_the_optimum_of_a_tiny_known_table(make):
     bench = tiny_table(dims=(2, 2, 2), seeds=1, seed=3)
     mean = bench.mean_accuracy()
     searcher = make(bench.dims)
-    ma2ml.run_search(searcher, bench, n_batches=40, batch_size=4, seed=0)
-    assert np.unravel_index(np.argmax(searcher.joint_policy()), bench.dims) == np.unravel_index(np.argmax(mean), bench.dims)
+    ma2ml.search_pipelines(searcher, bench, n_batches=40, batch_size=4, seed=0)
+    assert np.unravel_index(np.argmax(searcher.joint_policy()), bench.dims) == np.unravel_index(
+        np.argmax(mean), bench.dims
+    )
 
 
-def test_run_search_is_deterministic_and_reports_policy_values():
+def test_search_is_deterministic_and_reports_policy_values():
     bench = tiny_table(noise=0.01)
-    runs = [ma2ml.run_search(ma2ml.MA2ML(bench.dims, seed=0), bench, 3, 2, seed=5, mean_reward=bench.mean_accuracy())
-            for _ in range(2)]
+    torch.manual_seed(11)
+    before = torch.rand(1)
+    torch.manual_seed(11)
+    runs = [
+        ma2ml.search_pipelines(ma2ml.MA2ML(bench.dims, seed=0), bench, 3, 2, seed=5, mean_reward=bench.mean_accuracy())
+        for _ in range(2)
+    ]
+    assert torch.equal(torch.rand(1), before)  # torch's global random state is neither used nor changed
     pd.testing.assert_frame_equal(runs[0], runs[1])
+    other = ma2ml.search_pipelines(ma2ml.MA2ML(bench.dims, seed=1), bench, 3, 2, seed=6)
+    assert not other[["a0", "a1", "a2"]].equals(runs[0][["a0", "a1", "a2"]])
     uniform = bench.mean_accuracy().mean()
     assert runs[0].policy_value.iloc[0] == pytest.approx(uniform)  # the first policy is uniform
 
 
 def test_top_k_curve_and_flops_reward():
     bench = tiny_table()
-    history = ma2ml.run_search(ma2ml.RandomSearch(bench.dims), bench, 4, 3, seed=0)
+    history = ma2ml.search_pipelines(ma2ml.RandomSearch(bench.dims), bench, 4, 3, seed=0)
     curve = ma2ml.top_k_curve(history, bench.mean_accuracy(), k=2)
     assert list(curve.batch) == [0, 1, 2, 3]
     assert curve.best_true.is_monotonic_increasing and (curve.distinct <= 12).all()
@@ -95,9 +107,20 @@ def test_top_k_curve_and_flops_reward():
 
 
 def test_tabular_benchmark_from_frame_round_trip():
-    rows = [{"aug_idx": a, "arch_idx": n, "hpo_idx": h, "seed": s, "val_accuracy": 0.5 + 0.1 * a + 0.01 * s,
-             "flops": 1e6 * (n + 1), "aug": f"aug{a}", "arch": f"net{n}", "hpo": f"h{h}"}
-            for a, n, h, s in itertools.product(range(2), range(3), range(2), range(2))]
+    rows = [
+        {
+            "aug_idx": a,
+            "arch_idx": n,
+            "hpo_idx": h,
+            "seed": s,
+            "val_accuracy": 0.5 + 0.1 * a + 0.01 * s,
+            "flops": 1e6 * (n + 1),
+            "aug": f"aug{a}",
+            "arch": f"net{n}",
+            "hpo": f"h{h}",
+        }
+        for a, n, h, s in itertools.product(range(2), range(3), range(2), range(2))
+    ]
     bench = ma2ml.TabularBenchmark.from_frame(pd.DataFrame(rows))
     assert bench.dims == (2, 3, 2) and bench.accuracy.shape == (2, 2, 3, 2)
     assert bench.names[1] == ("net0", "net1", "net2")
@@ -129,6 +152,73 @@ def test_bad_input_raises():
     with pytest.raises(ValueError):
         ma2ml.MA2MLConfig(tau=0)
     with pytest.raises(ValueError, match="scale"):
-        ma2ml.scale_config("huge")
+        ma2ml.SCALES["huge"]
     with pytest.raises(ValueError, match="n_batches"):
-        ma2ml.run_search(ma2ml.RandomSearch(bench.dims), bench, 0, 1, seed=0)
+        ma2ml.search_pipelines(ma2ml.RandomSearch(bench.dims), bench, 0, 1, seed=0)
+
+
+def test_ma2ml_lite_observe_as_the_search_loop_runs_it():
+    """Each batch of search_pipelines reaches MA2MLLite.observe as the proposed (batch, 3) integer
+    actions and their rewards, and observe takes one Adam ascent step along lite_gradient of the
+    rewards standardised with every reward seen so far, minus the moving-average baseline."""
+    bench = tiny_table(dims=(2, 3, 2), seeds=2, noise=0.02, seed=4)
+    lr, decay = 0.05, 0.8
+    lite = ma2ml.MA2MLLite(bench.dims, lr=lr, baseline_decay=decay)
+    reference = [torch.zeros(d, requires_grad=True) for d in bench.dims]
+    reference_opt = torch.optim.Adam(reference, lr=lr)
+    seen, baseline, calls = [], 0.0, []
+    observe = lite.observe
+
+    def checked_observe(actions, rewards):
+        nonlocal baseline
+        assert actions.shape == (5, 3) and np.issubdtype(actions.dtype, np.integer)
+        seen.extend(rewards.tolist())
+        z = (rewards - np.mean(seen)) / np.std(seen)
+        assert lite.baseline == pytest.approx(baseline)
+        grads = ma2ml.lite_gradient(lite.logits, torch.as_tensor(actions), torch.as_tensor(z), baseline)
+        observe(actions, rewards)
+        for ref, g in zip(reference, grads):
+            ref.grad = -g.float()
+        reference_opt.step()
+        for got, want in zip(lite.logits, reference):
+            torch.testing.assert_close(got.detach(), want.detach(), rtol=1e-5, atol=1e-6)
+        baseline = decay * baseline + (1 - decay) * float(z.mean())
+        calls.append((actions.copy(), rewards.copy()))
+
+    lite.observe = checked_observe
+    history = ma2ml.search_pipelines(lite, bench, n_batches=6, batch_size=5, seed=2)
+    assert len(calls) == 6
+    for k, (actions, rewards) in enumerate(calls):
+        batch = history[history.batch == k]
+        np.testing.assert_array_equal(batch[["a0", "a1", "a2"]].to_numpy(), actions)
+        np.testing.assert_array_equal(batch.reward.to_numpy(), rewards)
+    assert lite.baseline == pytest.approx(baseline)
+    assert any(not torch.equal(lg.detach(), torch.zeros_like(lg)) for lg in lite.logits)  # it learned
+
+
+def test_scales():
+    assert set(ma2ml.SCALES) == {"smoke", "laptop", "paper"}
+    laptop = ma2ml.SCALES["laptop"]
+    assert (laptop.table_scale, laptop.n_seeds, laptop.n_batches, laptop.batch_size) == ("laptop", 20, 25, 4)
+    assert ma2ml.SCALES["smoke"].table_scale == "live"
+    for cfg in ma2ml.SCALES.values():
+        assert cfg.table_scale == "live" or cfg.table_scale in ma2ml.TABLE_SCALES
+        assert 0.1 in cfg.lambdas and cfg.top_k <= cfg.n_batches * cfg.batch_size
+
+
+@pytest.mark.usefixtures("isolated_data_env")
+def test_live_benchmark_from_space_trains_pipelines_for_real():
+    from edgelearn.core.data import DataUnavailableError
+
+    config = ma2ml.TABLE_SCALES["smoke"]
+    try:
+        data = ma2ml.load_table_data(config, download=False)
+    except DataUnavailableError:
+        pytest.skip("no local MNIST test set")
+    space = ma2ml.JointSpace().subspace(aug=["none", "flip"], arch=["c8"], hpo=[4])
+    live = ma2ml.LiveBenchmark.from_space(space, config, data)
+    assert live.dims == (2, 1, 1) and live.seeds == config.seeds
+    acc, flops = live.evaluate(np.array([[1, 0, 0], [1, 0, 0]]), np.random.default_rng(0))
+    row = ma2ml.evaluate_pipeline(space, 1, 0, 0, 0, config, data)
+    assert acc.tolist() == [row["val_accuracy"]] * 2 and flops.tolist() == [row["flops"]] * 2
+    assert len(live.cache) == 1  # trained once

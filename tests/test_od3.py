@@ -1,21 +1,33 @@
-"""Tests of the OD3 chapter's module: loss, networks, generator, replay, DQN, environments, cache."""
+"""Tests of the OD3 package: loss, networks, generator, replay, DQN, environments, devices, teacher cache."""
 
 from __future__ import annotations
 
 import dataclasses
+import pickle
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-from edgelearn import od3, rl
+from edgelearn import od3
+from edgelearn.core import rl, store
+from edgelearn.core.costs import count_flops, count_params
 
-TINY = dataclasses.replace(od3.SCALES["smoke"].student, steps=300, learning_starts=50, log_every=100,
-                           target_every=40, eval_episodes=1, max_eval_steps=50)
+TINY = dataclasses.replace(
+    od3.SCALES["smoke"].student,
+    steps=300,
+    learning_starts=50,
+    log_every=100,
+    target_every=40,
+    eval_episodes=1,
+    max_eval_steps=50,
+)
 
 
 # --- the OD3 loss (eqs. 3-5) ------------------------------------------------------------------
+
 
 def test_kl_zero_when_student_matches_sharpened_teacher_up_to_a_shift():
     q = torch.randn(16, 6)
@@ -57,10 +69,11 @@ def test_bad_tau_raises():
 
 # --- networks and PolicyNetGenerator ----------------------------------------------------------
 
+
 def test_network_shapes_and_paper_counts():
     atari = od3.QNet("atari", od3.LARGENET["atari"], (4, 84, 84), 6)
     assert atari(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 6)
-    assert od3.count_params(atari) == 1_687_206  # the Nature-DQN layout
+    assert count_params(atari) == 1_687_206  # the Nature-DQN layout
     minatar = od3.QNet("minatar", od3.SMALLNET["minatar"], (4, 10, 10), 3)
     assert minatar(torch.zeros(2, 4, 10, 10)).shape == (2, 3)
     assert od3.paper_count(od3.LARGENET["atari"]) == 6_716_748
@@ -74,7 +87,7 @@ def test_generator_returns_the_largest_network_within_budget(unit):
     col = 1 if unit == "params" else 2
     budget = (cands[2][col] + cands[3][col]) // 2  # between the third and fourth candidates
     net = gen(budget, unit)
-    measured = od3.count_params(net) if unit == "params" else od3.count_flops(net, (4, 10, 10))
+    measured = count_params(net) if unit == "params" else count_flops(net, (4, 10, 10))
     assert measured <= budget and net.widths == cands[3][0]
     assert gen(cands[0][col], unit).widths == od3.LARGENET["minatar"]
 
@@ -91,6 +104,7 @@ def test_generator_bad_unit_raises():
 
 
 # --- replay, schedules, target network, determinism -------------------------------------------
+
 
 def test_replay_sampling_shapes():
     memory = rl.ReplayBuffer(100, (4, 10, 10), seed=0)
@@ -118,8 +132,9 @@ def test_target_network_updates_on_schedule(monkeypatch):
     calls = []
     original = rl.hard_update
     monkeypatch.setattr(rl, "hard_update", lambda t, s: (calls.append(1), original(t, s)))
-    od3.train(od3.build_net("cartpole", "smallnet"), dataclasses.replace(TINY, eval_episodes=0), seed=0)
-    assert len(calls) == 1 + TINY.steps // TINY.target_every  # the initial copy, then every target_every steps
+    run = od3.train(od3.build_net("cartpole", "smallnet"), dataclasses.replace(TINY, eval_episodes=0), seed=0)
+    assert len(calls) == TINY.steps // TINY.target_every  # a copy every target_every steps (the first at creation)
+    assert run.curve.updates.iloc[-1] > 0
 
 
 def test_dqn_is_deterministic_for_a_fixed_seed():
@@ -129,8 +144,9 @@ def test_dqn_is_deterministic_for_a_fixed_seed():
     assert a.curve[cols].equals(b.curve[cols])
     assert all(torch.equal(p, q) for p, q in zip(a.net.parameters(), b.net.parameters()))
     assert np.array_equal(a.eval_returns, b.eval_returns)
-    assert a.curve.updates.iloc[-1] == sum(t >= TINY.learning_starts and t % TINY.update_every == 0
-                                          for t in range(TINY.steps))
+    assert a.curve.updates.iloc[-1] == sum(
+        t >= TINY.learning_starts and t % TINY.update_every == 0 for t in range(TINY.steps)
+    )
 
 
 def test_od3_training_runs_and_leaves_teacher_unchanged():
@@ -154,11 +170,16 @@ def test_evaluate_is_seeded():
 
 # --- environments -----------------------------------------------------------------------------
 
-def test_minatar_adapter_passes_the_env_checker():
-    env = od3.MinAtarEnv("breakout")
-    check_env(env, skip_render_check=True)
+
+def test_minatar_comes_from_its_own_registration_and_passes_the_env_checker():
+    env = od3.make_env("minatar:breakout")
+    assert env.unwrapped.spec.id == "MinAtar/Breakout-v1" and env.action_space.n == 3  # the minimal action set
+    assert env.spec.max_episode_steps == 10_000
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*different from the unwrapped version")  # our ChannelFirst
+        check_env(env, skip_render_check=True)
     obs, _ = env.reset(seed=0)
-    assert obs.shape == (4, 10, 10) and obs.dtype == np.float32
+    assert obs.shape == (4, 10, 10) and obs.dtype == np.float32 and set(np.unique(obs)) <= {0.0, 1.0}
     first = [env.step(i % 3)[0] for i in range(20)]
     env.reset(seed=0)
     assert all(np.array_equal(o, env.step(i % 3)[0]) for i, o in enumerate(first))
@@ -171,61 +192,63 @@ def test_pong_preprocessing_shape():
     env.close()
 
 
-def test_bad_env_name_raises():
+@pytest.mark.parametrize("name", ["doom", "minatar:doom", "Pong"])
+def test_bad_env_name_raises(name):
     with pytest.raises(ValueError, match="name"):
-        od3.make_env("doom")
+        od3.make_env(name)
 
 
-# --- the teacher cache ------------------------------------------------------------------------
-
-def test_teacher_cache_roundtrip_and_key(tmp_path, monkeypatch):
-    monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
-    cfg = dataclasses.replace(TINY, steps=120, learning_starts=40, eval_episodes=1)
-    run, hit = od3.cached_teacher(cfg, 0)
-    assert not hit and len(list(tmp_path.glob("teacher_*.pt"))) == 1
-    again, hit = od3.cached_teacher(cfg, 0)
-    assert hit and again.curve.equals(run.curve)
-    assert all(torch.equal(p, q) for p, q in zip(run.net.parameters(), again.net.parameters()))
-    assert od3.teacher_key(cfg, 0) != od3.teacher_key(dataclasses.replace(cfg, lr_start=5e-4), 0)
-    assert od3.teacher_key(cfg, 0) != od3.teacher_key(cfg, 1)
-
-
-def test_scale_config_validates():
-    assert od3.scale_config("paper").teacher.env == "pong"
+def test_scales_validate():
+    assert od3.SCALES["paper"].teacher.env == "pong"
     with pytest.raises(ValueError, match="scale"):
-        od3.scale_config("huge")
+        od3.SCALES["huge"]
 
 
 @pytest.mark.parametrize("env_name", ["minatar:breakout", "pong"])
 def test_convolutional_layouts_train_a_few_steps(env_name):
-    cfg = dataclasses.replace(TINY, env=env_name, steps=120, learning_starts=60, log_every=60, buffer=200,
-                              eval_episodes=0)
+    cfg = dataclasses.replace(
+        TINY, env=env_name, steps=120, learning_starts=60, log_every=60, buffer=200, eval_episodes=0
+    )
     teacher = od3.build_net(env_name, "largenet")
     run = od3.train(od3.build_net(env_name, "smallnet"), cfg, seed=0, teacher=teacher)
     assert run.net.layout == od3.layout_for(env_name) and run.curve.updates.iloc[-1] == 15
     assert np.isfinite(run.curve.loss.iloc[-1])
 
 
-# --- devices ----------------------------------------------------------------------------------
+# --- devices and seeding -----------------------------------------------------------------------
+
 
 def test_scales_choose_their_device():
     assert od3.SCALES["smoke"].teacher.device == od3.SCALES["smoke"].student.device == "cpu"
     assert od3.SCALES["laptop"].teacher.device == od3.SCALES["laptop"].student.device == "cpu"
     assert od3.SCALES["paper"].teacher.device == od3.SCALES["paper"].student.device == "auto"
-    assert od3.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert od3.resolve_device("cpu") == torch.device("cpu")
 
 
-def test_explicit_cpu_device_equals_the_default_at_smoke_scale():
+def test_an_od3_run_on_the_cpu_is_bit_identical_across_runs():
     cfg = od3.SCALES["smoke"].student
     teacher = od3.build_net("cartpole", "largenet", 0)
-    default = od3.train(od3.build_net("cartpole", "smallnet", 1), cfg, seed=1, teacher=teacher)
-    explicit = od3.train(od3.build_net("cartpole", "smallnet", 1), cfg, seed=1, teacher=teacher, device="cpu")
+    runs = [
+        od3.train(od3.build_net("cartpole", "smallnet", 1), cfg, seed=1, teacher=teacher, device="cpu")
+        for _ in range(2)
+    ]
     cols = ["step", "reward", "episodes", "updates", "loss", "epsilon"]
-    assert default.curve[cols].equals(explicit.curve[cols])
-    assert all(torch.equal(p, q) for p, q in zip(default.net.parameters(), explicit.net.parameters()))
-    assert np.array_equal(default.eval_returns, explicit.eval_returns)
-    assert all(p.device.type == "cpu" for p in explicit.net.parameters())
+    assert runs[0].curve[cols].equals(runs[1].curve[cols]) and runs[0].curve.updates.iloc[-1] > 0
+    assert all(torch.equal(p, q) for p, q in zip(runs[0].net.parameters(), runs[1].net.parameters()))
+    assert np.array_equal(runs[0].eval_returns, runs[1].eval_returns)
+    assert all(p.device.type == "cpu" for p in runs[1].net.parameters())
+    other = od3.train(od3.build_net("cartpole", "smallnet", 2), cfg, seed=2, teacher=teacher, device="cpu")
+    assert not other.curve[cols].equals(runs[0].curve[cols])  # the seed matters
+
+
+def test_networks_and_training_leave_the_global_torch_generator_alone():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = od3.build_net("cartpole", "smallnet", seed=5)
+    od3.train(a, dataclasses.replace(TINY, eval_episodes=0), seed=0)
+    assert torch.equal(torch.get_rng_state(), state)
+    b, c = od3.build_net("cartpole", "smallnet", seed=5), od3.build_net("cartpole", "smallnet", seed=6)
+    assert all(torch.equal(p, q) for p, q in zip(b.parameters(), od3.build_net("cartpole", "smallnet", 5).parameters()))
+    assert not all(torch.equal(p, q) for p, q in zip(b.parameters(), c.parameters()))
 
 
 @pytest.mark.parametrize("device", ["gpu", "cuda:x", "tpu", "", "CPU"])
@@ -239,24 +262,64 @@ def test_unknown_device_raises(device):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when no GPU is usable")
 def test_cuda_without_a_gpu_raises():
     with pytest.raises(ValueError, match="device"):
-        od3.resolve_device("cuda")
+        od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, device="cuda")
 
 
-def test_teacher_cache_stores_cpu_weights_and_loads_with_map_location(tmp_path, monkeypatch):
+# --- the teacher cache ------------------------------------------------------------------------
+
+CACHE_CFG = dataclasses.replace(TINY, steps=120, learning_starts=40, eval_episodes=1)
+
+
+def test_teacher_cache_hits_on_the_second_call(tmp_path, monkeypatch):
     monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
-    cfg = dataclasses.replace(TINY, steps=120, learning_starts=40, eval_episodes=1)
-    run, hit = od3.cached_teacher(cfg, 0, device="cpu")
-    (path,) = tmp_path.glob("teacher_*.pt")
-    stored = torch.load(path, weights_only=False)["state_dict"]  # no map_location: the devices as saved
+    run, hit = od3.cached_teacher(CACHE_CFG, 0)
+    assert not hit and len(list(tmp_path.glob("*.pkl"))) == 1
+    again, hit = od3.cached_teacher(CACHE_CFG, 0)
+    assert hit and again.curve.equals(run.curve) and np.array_equal(again.eval_returns, run.eval_returns)
+    assert all(torch.equal(p, q) for p, q in zip(run.net.parameters(), again.net.parameters()))
+    cache = od3.teacher_cache()
+    key = cache.key(od3.teacher_spec(CACHE_CFG, 0))
+    assert key != cache.key(od3.teacher_spec(dataclasses.replace(CACHE_CFG, lr_start=5e-4), 0))
+    assert key != cache.key(od3.teacher_spec(CACHE_CFG, 1))
+    assert key == cache.key(od3.teacher_spec(dataclasses.replace(CACHE_CFG, device="auto"), 0))  # device not keyed
+
+
+def test_teacher_cache_depends_on_the_code_that_trains_a_teacher_and_nothing_else():
+    files = od3.teacher_cache().fingerprint.files
+    assert {"edgelearn.od3.od3", "edgelearn.od3.nets", "edgelearn.od3.envs", "edgelearn.core.rl"} <= set(files)
+    assert not any(m.startswith(("edgelearn.ats", "edgelearn.ma2ml", "edgelearn.od3.analysis")) for m in files)
+
+
+def test_a_teacher_cached_by_other_code_misses(tmp_path, monkeypatch):
+    monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
+    run, hit = od3.cached_teacher(CACHE_CFG, 0)
+    assert not hit
+    real = store.code_fingerprint
+
+    def edited_nets(modules):  # as if edgelearn/od3/nets.py had been edited since
+        fp = real(modules)
+        return store.Fingerprint(fp.modules, {**fp.files, "edgelearn.od3.nets": "000000000000"})
+
+    monkeypatch.setattr(store, "code_fingerprint", edited_nets)
+    again, hit = od3.cached_teacher(CACHE_CFG, 0)
+    assert not hit and len(list(tmp_path.glob("*.pkl"))) == 2  # retrained under the new code, stored beside
+    assert again.curve[["step", "reward", "loss"]].equals(run.curve[["step", "reward", "loss"]])
+    monkeypatch.setattr(store, "code_fingerprint", real)
+    assert od3.cached_teacher(CACHE_CFG, 0)[1]  # the first code's entry is still there for the first code
+
+
+def test_teacher_cache_stores_cpu_tensors_and_loads_on_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
+    run, hit = od3.cached_teacher(CACHE_CFG, 0, device="cpu")
+    (path,) = tmp_path.glob("*.pkl")
+    stored = pickle.loads(path.read_bytes())["state_dict"]  # as a CPU-only machine unpickles it
     assert not hit and stored.keys() == run.net.state_dict().keys()
     assert all(v.device.type == "cpu" for v in stored.values())
-    calls = []
-    original = torch.load
-    monkeypatch.setattr(torch, "load", lambda *a, **k: (calls.append(k.get("map_location")), original(*a, **k))[1])
-    again, hit = od3.cached_teacher(dataclasses.replace(cfg, device="auto"), 0)  # same key: device not hashed
-    assert hit and calls == ["cpu"] and again.curve.equals(run.curve)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a machine without a GPU
+    again, hit = od3.cached_teacher(dataclasses.replace(CACHE_CFG, device="auto"), 0)
+    assert hit and again.curve.equals(run.curve)
+    assert all(p.device.type == "cpu" for p in again.net.parameters())
     assert all(torch.equal(p, q) for p, q in zip(run.net.parameters(), again.net.parameters()))
-    assert od3.teacher_key(cfg, 0) == od3.teacher_key(dataclasses.replace(cfg, device="auto"), 0)
 
 
 def _capture_buffers(monkeypatch) -> list[rl.ReplayBuffer]:
@@ -267,18 +330,17 @@ def _capture_buffers(monkeypatch) -> list[rl.ReplayBuffer]:
             super().__init__(*args, **kwargs)
             made.append(self)
 
-    monkeypatch.setattr(od3.rl, "ReplayBuffer", Spy)
+    monkeypatch.setattr(rl, "ReplayBuffer", Spy)
     return made
 
 
 def test_atari_frames_are_stored_as_uint8_on_the_run_device(monkeypatch):
     made = _capture_buffers(monkeypatch)
-    cfg = dataclasses.replace(TINY, env="pong", steps=80, learning_starts=40, log_every=40, buffer=100,
-                              eval_episodes=0)
+    cfg = dataclasses.replace(TINY, env="pong", steps=80, learning_starts=40, log_every=40, buffer=100, eval_episodes=0)
     od3.train(od3.build_net("pong", "smallnet"), cfg, seed=0, device="cpu")
     (memory,) = made
     assert memory.obs.dtype == memory.next_obs.dtype == torch.uint8 and memory.obs.device.type == "cpu"
-    assert int(memory.obs[:len(memory)].max()) > 1  # raw 0..255 pixels, scaled inside the network
+    assert int(memory.obs[: len(memory)].max()) > 1  # raw 0..255 pixels, scaled inside the network
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -287,14 +349,17 @@ def test_training_on_cuda_keeps_everything_on_the_gpu(tmp_path, monkeypatch):
     dqn = od3.train(od3.build_net("cartpole", "smallnet"), TINY, seed=0, device="cuda")
     assert all(p.is_cuda for p in dqn.net.parameters())
     assert np.isfinite(dqn.curve.loss.iloc[-1]) and dqn.eval_returns.shape == (TINY.eval_episodes,)
-    cfg = dataclasses.replace(TINY, env="pong", steps=300, learning_starts=100, log_every=100, buffer=300,
-                              eval_episodes=0)
+    cfg = dataclasses.replace(
+        TINY, env="pong", steps=300, learning_starts=100, log_every=100, buffer=300, eval_episodes=0
+    )
     teacher = od3.build_net("pong", "largenet")
     run = od3.train(od3.build_net("pong", "smallnet"), cfg, seed=0, teacher=teacher, device="cuda")
     assert all(p.is_cuda for p in run.net.parameters()) and all(p.is_cuda for p in teacher.parameters())
     assert all(m.obs.is_cuda and m.action.is_cuda for m in made) and made[1].obs.dtype == torch.uint8  # pong's
     assert np.isfinite(run.curve.loss.iloc[-1])
     monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path))
-    gpu_run, _ = od3.cached_teacher(dataclasses.replace(TINY, steps=120, learning_starts=40), 0, device="cuda")
-    cpu_run, hit = od3.cached_teacher(dataclasses.replace(TINY, steps=120, learning_starts=40), 0, device="cpu")
+    gpu_run, _ = od3.cached_teacher(CACHE_CFG, 0, device="cuda")
+    (path,) = tmp_path.glob("*.pkl")
+    assert all(v.device.type == "cpu" for v in pickle.loads(path.read_bytes())["state_dict"].values())
+    cpu_run, hit = od3.cached_teacher(CACHE_CFG, 0, device="cpu")
     assert hit and all(torch.equal(p.cpu(), q) for p, q in zip(gpu_run.net.parameters(), cpu_run.net.parameters()))

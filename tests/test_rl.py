@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from edgelearn import rl
+from edgelearn.core import rl
 
 
 class TableQ(nn.Module):
@@ -39,8 +37,13 @@ def test_replay_buffer_is_circular_and_samples_shapes():
 def test_replay_sampling_is_deterministic_for_a_seed():
     def sampled(seed):
         buf = rl.ReplayBuffer(50, (2,), seed=seed)
-        buf.add(torch.randn(50, 2, generator=torch.Generator().manual_seed(1)), torch.arange(50) % 3,
-                torch.arange(50.0), torch.zeros(50, 2), torch.zeros(50))
+        buf.add(
+            torch.randn(50, 2, generator=torch.Generator().manual_seed(1)),
+            torch.arange(50) % 3,
+            torch.arange(50.0),
+            torch.zeros(50, 2),
+            torch.zeros(50),
+        )
         return buf.sample(8)["index"]
 
     assert torch.equal(sampled(3), sampled(3)) and not torch.equal(sampled(3), sampled(4))
@@ -70,10 +73,15 @@ def test_new_transitions_get_the_maximal_priority():
 
 def test_double_dqn_target_on_a_hand_made_batch():
     # two states, two actions; next state is state 1 for both transitions
-    online = TableQ([[0.0, 0.0], [1.0, 3.0]])   # online prefers action 1 in state 1
-    target = TableQ([[0.0, 0.0], [5.0, 2.0]])   # target's max is action 0 (5.0)
-    batch = {"obs": torch.eye(2), "action": torch.tensor([0, 1]), "reward": torch.tensor([1.0, 0.0]),
-             "next_obs": torch.tensor([[0.0, 1.0], [0.0, 1.0]]), "done": torch.tensor([0.0, 1.0])}
+    online = TableQ([[0.0, 0.0], [1.0, 3.0]])  # online prefers action 1 in state 1
+    target = TableQ([[0.0, 0.0], [5.0, 2.0]])  # target's max is action 0 (5.0)
+    batch = {
+        "obs": torch.eye(2),
+        "action": torch.tensor([0, 1]),
+        "reward": torch.tensor([1.0, 0.0]),
+        "next_obs": torch.tensor([[0.0, 1.0], [0.0, 1.0]]),
+        "done": torch.tensor([0.0, 1.0]),
+    }
     dqn = rl.td_target(batch, target, gamma=0.9)
     double = rl.td_target(batch, target, gamma=0.9, online_net=online)
     assert dqn.tolist() == pytest.approx([1.0 + 0.9 * 5.0, 0.0])
@@ -82,8 +90,14 @@ def test_double_dqn_target_on_a_hand_made_batch():
 
 def test_dqn_loss_gradient_reaches_only_the_online_network():
     online, target = TableQ([[1.0, 2.0], [3.0, 4.0]]), TableQ([[0.5, 0.5], [0.5, 0.5]])
-    batch = {"obs": torch.eye(2), "action": torch.tensor([1, 0]), "reward": torch.tensor([1.0, 1.0]),
-             "next_obs": torch.eye(2), "done": torch.zeros(2), "weight": torch.tensor([1.0, 0.0])}
+    batch = {
+        "obs": torch.eye(2),
+        "action": torch.tensor([1, 0]),
+        "reward": torch.tensor([1.0, 1.0]),
+        "next_obs": torch.eye(2),
+        "done": torch.zeros(2),
+        "weight": torch.tensor([1.0, 0.0]),
+    }
     loss, td = rl.dqn_loss(online, target, batch, gamma=1.0, huber=False)
     loss.backward()
     assert target.table.grad is None and online.table.grad is not None

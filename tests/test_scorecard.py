@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgelearn import scorecard
-from edgelearn.results import Recorder
+from edgelearn.core import scorecard
+from edgelearn.core.results import Recorder
 
 
 def test_every_paper_file_is_valid():

@@ -8,26 +8,41 @@ import numpy as np
 import pytest
 
 from edgelearn import slicing
-from edgelearn.bandits import play
-from edgelearn.exp3 import Exp3, optimal_eta
+from edgelearn.exp3 import Exp3, optimal_eta, play
 
 
 def config(n_services: int = 2, levels: int = 3, **overrides) -> slicing.SlicingConfig:
     services = tuple(
-        slicing.Service(f"s{m}", priority=(0.6, 0.4, 0.5)[m], samples=60_000, bits_per_sample=6_272,
-                        cycles_per_sample=2e6, max_latency_s=(60, 90, 75)[m], max_cost=(5, 6, 5)[m])
-        for m in range(n_services))
-    fields = dict(fractions=tuple(np.round(np.linspace(0.2, 1, levels), 3)), epochs=tuple(range(1, levels + 1)),
-                  cpu_ghz=(1.0, 2.0, 3.0, 4.0), rate_mbps=(25.0, 50.0, 75.0, 100.0),
-                  total_cpu_ghz=3.0 * n_services, total_rate_mbps=75.0 * n_services)
+        slicing.Service(
+            f"s{m}",
+            priority=(0.6, 0.4, 0.5)[m],
+            samples=60_000,
+            bits_per_sample=6_272,
+            cycles_per_sample=2e6,
+            max_latency_s=(60, 90, 75)[m],
+            max_cost=(5, 6, 5)[m],
+        )
+        for m in range(n_services)
+    )
+    fields = dict(
+        fractions=tuple(np.round(np.linspace(0.2, 1, levels), 3)),
+        epochs=tuple(range(1, levels + 1)),
+        cpu_ghz=(1.0, 2.0, 3.0, 4.0),
+        rate_mbps=(25.0, 50.0, 75.0, 100.0),
+        total_cpu_ghz=3.0 * n_services,
+        total_rate_mbps=75.0 * n_services,
+    )
     fields.update(overrides)
     return slicing.SlicingConfig(services, **fields)
 
 
 def brute_force(cfg: slicing.SlicingConfig) -> set[tuple]:
     """Every decision checked one by one against constraints (6)-(11)."""
-    per_service = list(itertools.product(range(len(cfg.fractions)), range(len(cfg.epochs)),
-                                         range(len(cfg.cpu_ghz)), range(len(cfg.rate_mbps))))
+    per_service = list(
+        itertools.product(
+            range(len(cfg.fractions)), range(len(cfg.epochs)), range(len(cfg.cpu_ghz)), range(len(cfg.rate_mbps))
+        )
+    )
     feasible = set()
     for joint in itertools.product(per_service, repeat=cfg.n_services):
         cpu = sum(cfg.cpu_ghz[x[2]] for x in joint)
@@ -71,18 +86,33 @@ def test_rsa_keeps_the_optimum_when_accuracy_is_monotone():
     rng = np.random.default_rng(0)
     for _ in range(20):
         a, b, c = rng.uniform(0.5, 1), rng.uniform(0.1, 0.5, 2), rng.uniform(0.1, 3, 2)
-        acc = [lambda e, d, a=a, b=b[0], c=c[0]: a - b * np.exp(-c * e * d),
-               lambda e, d, a=a, b=b[1], c=c[1]: a - b * np.exp(-(c * e + d))]
+        acc = [
+            lambda e, d, a=a, b=b[0], c=c[0]: a - b * np.exp(-c * e * d),
+            lambda e, d, a=a, b=b[1], c=c[1]: a - b * np.exp(-(c * e + d)),
+        ]
         perf = slicing.performance(space, acc)
         assert perf[space.reduced].max() == pytest.approx(perf.max())
 
 
 def test_rsa_can_lose_the_optimum_when_accuracy_is_not_monotone():
-    relaxed = slicing.Service("relaxed", priority=1, samples=60_000, bits_per_sample=6_272, cycles_per_sample=2e6,
-                              max_latency_s=1e6, max_cost=100)
-    space = slicing.build_space(slicing.SlicingConfig((relaxed,), **{
-        k: getattr(config(1, 5), k) for k in ("fractions", "epochs", "cpu_ghz", "rate_mbps", "total_cpu_ghz",
-                                              "total_rate_mbps")}))
+    relaxed = slicing.Service(
+        "relaxed",
+        priority=1,
+        samples=60_000,
+        bits_per_sample=6_272,
+        cycles_per_sample=2e6,
+        max_latency_s=1e6,
+        max_cost=100,
+    )
+    space = slicing.build_space(
+        slicing.SlicingConfig(
+            (relaxed,),
+            **{
+                k: getattr(config(1, 5), k)
+                for k in ("fractions", "epochs", "cpu_ghz", "rate_mbps", "total_cpu_ghz", "total_rate_mbps")
+            },
+        )
+    )
     assert len(space.reduced) == 1  # everything is feasible: only (most data, most epochs) survives
     overfit = [lambda e, d: 0.9 - 0.05 * (e - 1.0) ** 2 + 0.01 * d]  # best at 1 epoch: more epochs overfit
     perf = slicing.performance(space, overfit)
@@ -147,14 +177,17 @@ def test_infeasible_problems_name_the_constraint():
         slicing.build_space(config(2, 3, fractions=(0.9, 1.0), epochs=(50, 60)))
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"fractions": (0.0, 0.5)}, "fractions"),
-    ({"fractions": (0.5, 1.5)}, "fractions"),
-    ({"epochs": (0, 1)}, "epochs"),
-    ({"epochs": (2, 1)}, "epochs"),
-    ({"cpu_ghz": ()}, "cpu_ghz"),
-    ({"total_rate_mbps": -1.0}, "total_rate_mbps"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"fractions": (0.0, 0.5)}, "fractions"),
+        ({"fractions": (0.5, 1.5)}, "fractions"),
+        ({"epochs": (0, 1)}, "epochs"),
+        ({"epochs": (2, 1)}, "epochs"),
+        ({"cpu_ghz": ()}, "cpu_ghz"),
+        ({"total_rate_mbps": -1.0}, "total_rate_mbps"),
+    ],
+)
 def test_bad_ranges_raise(overrides, message):
     with pytest.raises(ValueError, match=message):
         config(1, 3, **overrides)
@@ -172,8 +205,51 @@ def test_bad_subsets_and_parameters_raise():
     with pytest.raises(ValueError, match="sigma"):
         slicing.gbs_prior(space, centre, 0.0)
     with pytest.raises(ValueError, match="priority"):
-        slicing.Service("x", priority=-1, samples=1, bits_per_sample=1, cycles_per_sample=1, max_latency_s=1, max_cost=1)
+        slicing.Service(
+            "x", priority=-1, samples=1, bits_per_sample=1, cycles_per_sample=1, max_latency_s=1, max_cost=1
+        )
     with pytest.raises(ValueError, match="scenario"):
         slicing.SlicingLosses(space, (lambda e, d: e * 0 + 0.5,) * 2, scenario="chaos")
     with pytest.raises(ValueError, match="max_decisions"):
         slicing.build_space(config(2, 3), max_decisions=10)
+
+
+def test_learners_of_the_three_variants_cover_their_spaces():
+    space = slicing.build_space(config(2, 4))
+    sizes = space.sizes
+    for variant in slicing.OLS_VARIANTS:
+        learner, columns = slicing.exp3_learner(space, variant, 1_000, n_runs=3, seed=0)
+        assert learner.n_arms == len(columns) == sizes[variant] and learner.n_runs == 3
+        assert learner.eta == pytest.approx(float(optimal_eta(1_000, sizes[variant])))
+        assert columns.min() >= 0 and columns.max() < sizes["OLS-SA"]  # every arm maps to a super action
+    np.testing.assert_array_equal(slicing.arm_columns(space, "OLS"), space.super_of)
+    np.testing.assert_array_equal(slicing.arm_columns(space, "OLS-RSA"), space.reduced)
+    prior = slicing.sbs_prior(space, space.coordinates()[0], 2)
+    learner, _ = slicing.exp3_learner(space, "OLS-SA", 1_000, n_runs=1, seed=0, prior=prior, eta=0.5)
+    assert learner.eta == 0.5 and np.array_equal(learner.probabilities()[0], prior)
+    with pytest.raises(ValueError, match="variant"):
+        slicing.arm_columns(space, "OLS-XY")
+
+
+def test_exp3_learner_is_deterministic_for_a_seed():
+    space = slicing.build_space(config(2, 3))
+    acc = (lambda e, d: 0.95 - 0.5 * np.exp(-(0.4 * e + 2 * d)), lambda e, d: 0.9 - 0.4 * np.exp(-(0.6 * e + d)))
+    losses = slicing.SlicingLosses(space, acc, noise_sd=0.02)
+
+    def regret(seed):
+        learner, columns = slicing.exp3_learner(space, "OLS", 300, n_runs=2, seed=seed)
+        return play(learner, losses, 300, seed=1, arm_columns=columns).regret
+
+    np.testing.assert_array_equal(regret(4), regret(4))
+    assert not np.array_equal(regret(4), regret(5))
+
+
+def test_scales_fit_the_experiments():
+    with pytest.raises(ValueError, match="smoke, laptop, paper"):
+        slicing.SCALES["huge"]
+    for name, cfg in slicing.SCALES.items():
+        assert isinstance(cfg, slicing.SlicingScale), name
+        # one training data set per service of the learning experiments (2 services)
+        assert len(cfg.train_datasets) == len(cfg.train_pools) == len(cfg.train_tests) == 2, name
+        assert max(cfg.train_fractions) == 1.0 and 0.0 in cfg.prior_offsets, name
+        slicing.default_config(max(cfg.size_services), cfg.levels)  # a valid instance of problem P

@@ -1,19 +1,21 @@
 """edgelearn: the library behind *Learning at the edge, reproduced*.
 
-One module per method, read top to bottom, each docstring naming the paper's equation or
-algorithm line it implements:
+One package per paper, each named after it, holding the method and its substrate (environment,
+search space, tabular benchmark), on top of one core that knows no paper:
 
-* :mod:`edgelearn.exp3` — EXP3 and its regret bound (the learner of *Slicing for AI*);
-* :mod:`edgelearn.bandits` — loss sequences, the UCB1 baseline and the play loop;
-* :mod:`edgelearn.slicing` and :mod:`edgelearn.accuracy_model` — *Slicing for AI* (OLS, OLS-SA,
-  OLS-RSA, SBS, GBS) and its accuracy model fitted to real training runs;
-* :mod:`edgelearn.automl_table` and :mod:`edgelearn.ma2ml` — the joint AutoML table and MA2ML;
-* :mod:`edgelearn.mec` — the mobile-edge-computing scheduling environment of *To Train or Not to Train*.
+* :mod:`edgelearn.core` — results and provenance, the store and its one staleness rule, the pool,
+  the supervised training loop, RL machinery, devices, seeding, scales, data, costs, statistics,
+  plotting and the scorecard;
+* :mod:`edgelearn.exp3` — EXP3 and its regret bound, the learner inside *Slicing for AI*;
+* :mod:`edgelearn.slicing` — *Slicing for AI*: OLS, OLS-SA, OLS-RSA, SBS and GBS, and the accuracy
+  model fitted to real training runs (it uses :mod:`edgelearn.exp3` as its learner);
+* :mod:`edgelearn.ma2ml` — MA2ML and its joint AUG x NAS x HPO table of real training runs;
+* :mod:`edgelearn.trl_hpo` — TRL-HPO: the transformer DDPG agent and its CNN search space;
+* :mod:`edgelearn.od3` — OD3: a cloud DQN teacher distilled into an on-device student;
+* :mod:`edgelearn.ats` — *To Train or Not to Train*: the MEC environment and the ATS/PTS schedulers.
 
-Shared machinery: :mod:`edgelearn.data` (MNIST and Fashion-MNIST as tensors),
-:mod:`edgelearn.results` (tidy tables with provenance), :mod:`edgelearn.rl` (replay memories,
-(Double) DQN updates, schedules), :mod:`edgelearn.scales`,
-:mod:`edgelearn.scorecard`, :mod:`edgelearn.plotting` and :mod:`edgelearn.stats`.
+The core imports no paper's package, and no paper's package imports another's (Slicing's use of
+EXP3, a textbook learner, is the one dependency between packages).
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,234 @@
+"""Tidy result tables with provenance, written atomically under ``data/results``.
+
+Layout: ``data/results/<paper>/<scale>/<name>.csv`` holds one tidy table (one row per
+run x step x metric) and ``<name>.json`` beside it holds its provenance: git commit, the
+code fingerprint of the modules the result depends on (:mod:`edgelearn.core.store`), package
+versions, scale, seeds, data source, wall time, device and the experiment's configuration.
+The JSON also stores the SHA-256 of the CSV, so a table that was half-written or edited by
+hand is detected on load, and the fingerprint, so a table made by other code is refused where
+freshness matters (the book), with the modules that changed named in the error.
+
+:func:`write_table` / :func:`read_table` do this for a table at any path (the MA2ML joint table
+under ``data/tables`` uses them too); :func:`save_result` / :func:`load_result` place a
+notebook's results under the results root, which is ``$EDGELEARN_RESULTS_DIR`` when set (the
+tests use this), else ``data/results`` in the repository.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from edgelearn.core.scales import check_scale
+from edgelearn.core.store import (
+    StaleResultError,
+    check_current,
+    code_fingerprint,
+    jsonable,
+    repo_root,
+    results_root,
+    sha256,
+    write_atomic,
+)
+
+__all__ = [
+    "Recorder",
+    "StaleResultError",
+    "load_result",
+    "provenance_base",
+    "read_table",
+    "repo_root",
+    "results_root",
+    "save_result",
+    "write_table",
+]
+
+PACKAGES = ("edgelearn", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "torch", "torchvision")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def _device() -> str:
+    torch = sys.modules.get("torch")  # report the GPU only if the experiment imported torch
+    if torch is not None and torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"cpu: {cpu} ({os.cpu_count()} logical cores)"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages results depend on (without importing them)."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance_base(modules: str | Sequence[str], **fields: Any) -> dict[str, Any]:
+    """The provenance every stored result carries: ``fields`` (scale, seeds, data source, config...),
+    the code fingerprint of ``modules``, git commit, package versions, device and host."""
+    return {
+        **jsonable(fields),
+        "code": code_fingerprint(modules).as_dict(),
+        "git_commit": _git("rev-parse", "HEAD") or "unknown",
+        "git_dirty": bool(_git("status", "--porcelain", "--", "src", "notebooks", "data/paper")),
+        "packages": package_versions(),
+        "device": _device(),
+        "host": platform.node(),
+    }
+
+
+def write_table(csv: str | os.PathLike, df: pd.DataFrame, provenance: dict[str, Any]) -> Path:
+    """Write ``df`` to ``csv`` and its provenance to the ``.json`` beside it, both atomically.
+
+    The CSV goes first and the JSON last, with the CSV's SHA-256, row count and columns, so a CSV
+    without its matching JSON is never taken for a finished result. ``provenance`` must hold the
+    ``code`` fingerprint (:func:`provenance_base`).
+    """
+    if not isinstance(df, pd.DataFrame) or df.empty:
+        raise ValueError(f"the table for {csv} must be a non-empty pandas DataFrame")
+    if "code" not in provenance:
+        raise ValueError("'provenance' must hold the code fingerprint ('code'): build it with provenance_base")
+    csv = Path(csv)
+    data = df.to_csv(index=False).encode()
+    record = {
+        **jsonable(provenance),
+        "table": csv.name,
+        "rows": len(df),
+        "columns": list(map(str, df.columns)),
+        "table_sha256": sha256(data),
+    }
+    write_atomic(csv, data)
+    write_atomic(csv.with_suffix(".json"), json.dumps(record, indent=2, sort_keys=True).encode())
+    return csv
+
+
+def read_table(
+    csv: str | os.PathLike, *, require_current: bool = False, hint: str = "re-run what made it"
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a table written by :func:`write_table` and its provenance, checking that they belong
+    together; with ``require_current`` also that the code it depends on is unchanged
+    (:func:`edgelearn.core.store.check_current`). ``hint`` ends the error messages."""
+    csv = Path(csv)
+    meta_path = csv.with_suffix(".json")
+    if not csv.is_file() or not meta_path.is_file():
+        raise FileNotFoundError(f"no table at {csv} (with {meta_path.name}): {hint}")
+    data = csv.read_bytes()
+    meta = json.loads(meta_path.read_text())
+    if meta.get("table_sha256") != sha256(data):
+        raise StaleResultError(f"{csv} does not match its provenance {meta_path.name}: half-written or edited; {hint}")
+    if require_current:
+        check_current(meta.get("code"), str(csv), hint)
+    return pd.read_csv(io.BytesIO(data)), meta
+
+
+def result_path(paper: str, scale: str, name: str) -> Path:
+    """Path of the CSV for result ``name`` of ``paper`` at ``scale``."""
+    check_scale(scale)
+    for label, value in (("paper", paper), ("name", name)):
+        if not value or "/" in value or value.startswith("."):
+            raise ValueError(f"'{label}' must be a plain, non-empty file name, got {value!r}")
+    return results_root() / paper / scale / f"{name}.csv"
+
+
+def save_result(df: pd.DataFrame, paper: str, scale: str, name: str, provenance: dict[str, Any]) -> Path:
+    """Write result ``name`` of ``paper`` at ``scale`` and its provenance atomically; return the CSV path."""
+    return write_table(result_path(paper, scale, name), df, provenance)
+
+
+def load_result(paper: str, scale: str, name: str, *, require_current: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Read a result and its provenance, checking that they belong together.
+
+    With ``require_current=True`` the result must also have been made by the code it depends on as
+    it is now; the book's pages load this way, so a change in ``src/`` can never leave an old
+    number on a page, while an edit to another chapter's package leaves it valid.
+    """
+    return read_table(
+        result_path(paper, scale, name),
+        require_current=require_current,
+        hint=f"run its notebook (make book SCALE={scale})",
+    )
+
+
+class Recorder:
+    """Collects the provenance of one notebook run and saves its tables.
+
+    >>> rec = Recorder("exp3", "smoke", seeds=[0], data_source="synthetic losses", config=cfg)
+    >>> rec.save("regret", df)      # wall time = time since the previous save (or creation)
+
+    ``modules``: what the results depend on (default: the package named like ``paper``, e.g.
+    ``edgelearn.exp3``, and so everything it imports). ``data_source`` says where the data came
+    from (a data set, its split and folder, or that the experiment is synthetic).
+    """
+
+    def __init__(
+        self,
+        paper: str,
+        scale: str,
+        *,
+        seeds: Any,
+        data_source: str,
+        config: Any = None,
+        modules: str | Sequence[str] | None = None,
+    ) -> None:
+        self.paper, self.scale = paper, check_scale(scale)
+        self.modules = modules if modules is not None else f"edgelearn.{paper}"
+        self.base = provenance_base(
+            self.modules, paper=paper, scale=scale, seeds=seeds, data_source=data_source, config=config
+        )
+        self._last = time.perf_counter()
+        self.saved: dict[str, Path] = {}
+
+    def set_data_source(self, data_source: str) -> None:
+        """Record the data source once it is known (for tables saved from now on)."""
+        self.base["data_source"] = data_source
+
+    def provenance(self, name: str, wall_time_s: float) -> dict[str, Any]:
+        """The provenance record for table ``name``."""
+        return {
+            **self.base,
+            "name": name,
+            "wall_time_s": round(wall_time_s, 3),
+            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def save(self, name: str, df: pd.DataFrame, **extra: Any) -> Path:
+        """Save ``df`` as result ``name``; ``extra`` fields are added to its provenance."""
+        now = time.perf_counter()
+        record = {**self.provenance(name, now - self._last), **extra}
+        path = save_result(df, self.paper, self.scale, name, record)
+        self._last = time.perf_counter()
+        self.saved[name] = path
+        return path
+
+    def load(self, name: str) -> pd.DataFrame:
+        """Read back a table this run saved, checked against the current source."""
+        return load_result(self.paper, self.scale, name, require_current=True)[0]
