@@ -79,6 +79,22 @@ def test_searchers_find_the_optimum_of_a_tiny_known_table(make):
     )
 
 
+@pytest.mark.parametrize("off_policy", [True, False])
+def test_target_policies_follow_the_policies_in_both_variants(off_policy):
+    """The on-policy variant once never moved its target policies rho, so the monotonicity figure,
+    which tracks rho's value, showed a flat line by construction."""
+    bench = tiny_table(dims=(2, 2, 2), seeds=1, seed=3)
+    searcher = ma2ml.MA2ML(bench.dims, ma2ml.MA2MLConfig(off_policy=off_policy, tau=0.5))
+    start = searcher.target_joint_policy().copy()
+    ma2ml.search_pipelines(searcher, bench, n_batches=10, batch_size=4, seed=0)
+    moved = searcher.target_joint_policy()
+    assert not np.allclose(moved, start)  # rho moved
+    best = np.argmax(bench.mean_accuracy())
+    assert moved.flatten()[best] > start.flatten()[best]  # towards the best pipeline, as pi did
+    for target, logits in zip(searcher.targets, searcher.logits):  # and lags pi (tau < 1), not equal to it
+        assert not torch.allclose(target, logits.detach())
+
+
 def test_search_is_deterministic_and_reports_policy_values():
     bench = tiny_table(noise=0.01)
     torch.manual_seed(11)

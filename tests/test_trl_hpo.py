@@ -181,6 +181,20 @@ def test_bad_input_raises():
         trl.search_architectures(trl.SCALES["smoke"], 0, "random", None, None, budget=0)
 
 
+@pytest.mark.parametrize("scale", ["smoke", "laptop", "paper"])
+def test_the_agent_trains_at_every_scale(scale):
+    """The paper's warm-up (a full 20,000-slot buffer) is never reached in 300 x 10 models of at most 6
+    layers: every scale's warm-up must be reachable for sure (each model adds at least one transition)."""
+    cfg = trl.SCALES[scale]
+    assert cfg.warmup <= cfg.episodes * cfg.models_per_episode
+    assert cfg.warmup < int(cfg.explore_fraction * cfg.episodes) * cfg.models_per_episode * cfg.space.max_layers
+    with pytest.raises(ValueError, match="'warmup'.*might never train"):
+        dataclasses.replace(cfg, warmup=cfg.episodes * cfg.models_per_episode + 1,
+                            buffer_size=max(cfg.buffer_size, cfg.episodes * cfg.models_per_episode + 1))  # fmt: skip
+    with pytest.raises(ValueError, match="might never train"):
+        trl.TRLConfig(episodes=300, models_per_episode=10, buffer_size=20_000, warmup=20_000)  # the paper's
+
+
 # --------------------------------------------------------------------------------------------
 # candidates: training, devices, the cache and the pool
 # --------------------------------------------------------------------------------------------

@@ -286,6 +286,7 @@ class MA2ML(ModuleAgents):
             batch_a = torch.as_tensor(np.asarray(actions))
             self._fit_critic(batch_a, torch.as_tensor(z).float())
             self._counterfactual_step(batch_a)
+        self._update_targets()
 
     def _fit_critic(self, actions: torch.Tensor, rewards: torch.Tensor) -> None:
         r"""Regress :math:`Q_\phi` on the (standardised) rewards, minibatches drawn from ``actions``."""
@@ -313,7 +314,7 @@ class MA2ML(ModuleAgents):
 
     def _kl_regularised_step(self, actions: torch.Tensor) -> None:
         r"""Off-policy: maximise :math:`\mathbb E_{A_{-i}\sim\mathcal B}[\sum_a \pi_i(a) Q(a, A_{-i})]
-        - \lambda\,\mathrm{KL}(\pi_i\|\rho_i)` for every agent, then soft-update :math:`\rho`."""
+        - \lambda\,\mathrm{KL}(\pi_i\|\rho_i)` for every agent (then :meth:`_update_targets`)."""
         for _ in range(self.config.policy_steps):
             idx = torch.randint(len(actions), (min(self.config.minibatch, len(actions)),), generator=self.gen)
             batch = actions[idx]
@@ -326,6 +327,13 @@ class MA2ML(ModuleAgents):
             self.opt.zero_grad()
             loss.backward()
             self.opt.step()
-        with torch.no_grad():
-            for target, lg in zip(self.targets, self.logits):
-                target.mul_(1 - self.config.tau).add_(self.config.tau * lg.detach())
+
+    @torch.no_grad()
+    def _update_targets(self) -> None:
+        r"""Soft update of the target policies, :math:`
+        ho_i \leftarrow (1-	au)
+        ho_i + 	au\pi_i` (in
+                logits), after every batch in both variants: off-policy they anchor the KL term; on-policy
+                they are the slowly moving policy whose value the monotonicity figure tracks."""
+        for target, lg in zip(self.targets, self.logits):
+            target.mul_(1 - self.config.tau).add_(self.config.tau * lg.detach())

@@ -67,7 +67,10 @@ class TRLConfig:
     """Every knob of a search (paper Section IV and the authors' code, see NOTES).
 
     ``episodes`` of ``models_per_episode`` models; ``opt_rounds`` DDPG updates per episode once the
-    replay buffer holds ``warmup`` transitions (the paper: when the 20,000-slot buffer is full);
+    replay buffer holds ``warmup`` transitions. The paper starts when the 20,000-slot buffer is full,
+    which 300 episodes of 10 models of at most 6 layers (18,000 transitions) never reach: its agent
+    would never train. Our assumption: 2,000 transitions (about a sixth of a paper-scale run at four
+    layers a model), and a configuration whose warm-up a run might never reach is refused;
     exploration noise during the first ``explore_fraction`` of the episodes, then exploitation.
     Candidates train on ``training.device`` (:class:`~edgelearn.trl_hpo.candidates.CandidateTraining`):
     ``"cpu"`` at the smoke and laptop scales (deterministic), ``"auto"`` at the paper scale (a GPU
@@ -81,7 +84,7 @@ class TRLConfig:
     models_per_episode: int = 10
     opt_rounds: int = 5
     buffer_size: int = 20_000
-    warmup: int = 20_000
+    warmup: int = 2_000  # the paper's "when full" (20,000) is unreachable: see the docstring
     batch_size: int = 16
     actor_lr: float = 1e-5
     critic_lr: float = 1e-4
@@ -123,6 +126,12 @@ class TRLConfig:
             raise ValueError(f"'d_model' ({self.d_model}) must be divisible by 'n_heads' ({self.n_heads})")
         if self.warmup > self.buffer_size:
             raise ValueError(f"'warmup' must be <= 'buffer_size' = {self.buffer_size}; got {self.warmup}")
+        sure = self.episodes * self.models_per_episode  # every model adds at least one transition
+        if self.warmup > sure:
+            raise ValueError(
+                f"'warmup' = {self.warmup} exceeds the {sure} transitions a run is sure to collect "
+                f"('episodes' x 'models_per_episode'): the agent might never train; lower 'warmup'"
+            )
         if not -1 <= self.penalty <= 0:
             raise ValueError(f"'penalty' must lie in [-1, 0]; got {self.penalty}")
         if self.backend not in BACKENDS:
