@@ -62,9 +62,12 @@ def test_gradients_flow_only_to_the_student():
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in student.parameters())
 
 
-def test_bad_tau_raises():
+def test_bad_tau_or_mismatched_shapes_raise():
     with pytest.raises(ValueError, match="tau"):
         od3.od3_loss(torch.zeros(1, 2), torch.zeros(1, 2), 0.0)
+    for student, teacher in (((4, 6), (4, 3)), ((4, 6), (3, 6)), ((6,), (6,))):
+        with pytest.raises(ValueError, match=r"'student_logits' and 'teacher_q'.*\(batch, actions\)"):
+            od3.od3_loss(torch.zeros(student), torch.zeros(teacher))
 
 
 # --- networks and PolicyNetGenerator ----------------------------------------------------------

@@ -110,6 +110,11 @@ def od3_loss(student_logits: torch.Tensor, teacher_q: torch.Tensor, tau: float =
     """
     if not tau > 0:
         raise ValueError(f"'tau' must be > 0, got {tau}")
+    if student_logits.ndim != 2 or student_logits.shape != teacher_q.shape:
+        raise ValueError(
+            "'student_logits' and 'teacher_q' must both have shape (batch, actions): the student and the "
+            f"teacher act in the same action space; got {tuple(student_logits.shape)} and {tuple(teacher_q.shape)}"
+        )
     target = F.log_softmax(teacher_q.detach() / tau, dim=1)
     return F.kl_div(F.log_softmax(student_logits, dim=1), target, log_target=True, reduction="batchmean")
 
