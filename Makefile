@@ -42,7 +42,7 @@ WORKERS ?= 2
 .PHONY: help setup book test lint notebooks bench clean table
 
 help:
-	@echo "make book [SCALE=smoke|laptop|paper]  execute the notebooks and build the HTML book"
+	@echo "make book [SCALE=smoke|laptop|paper] [JOBS=n]  execute the notebooks (n at once) and build the HTML book"
 	@echo "make test                              lint (ruff), then the tests (notebooks at smoke scale, book build)"
 	@echo "make notebooks                         plain .ipynb files (no outputs) in notebooks/"
 	@echo "make bench                             benchmarks against reference implementations"
@@ -108,7 +108,14 @@ data-check: | $(STAMP)
 # The scorecard reads every chapter's results: it runs last.
 $(SCORECARD): $(EXECUTED)
 
-book: $(STAMP) $(EXECUTED) $(SCORECARD)
+# The chapters' notebooks are independent: JOBS of them execute at once (default 2, one per core
+# of the project's machine); the scorecard runs after them.
+JOBS ?= 2
+.PHONY: executed
+executed: $(EXECUTED) $(SCORECARD)
+
+book: $(STAMP)
+	$(MAKE) --no-print-directory -j$(JOBS) executed
 	@echo "== building the book (warnings are errors)"
 	$(BIN)/jupyter-book build $(BOOK) --all -W -n --keep-going --quiet
 	@echo "The book is at $(abspath $(BOOK))/_build/html/index.html"
