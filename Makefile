@@ -39,11 +39,13 @@ SCALE_STAMP := $(EXECUTED_DIR)/.scale-$(SCALE)
 TABLE_SCALE ?= laptop
 WORKERS ?= 2
 
-.PHONY: help setup book test lint notebooks bench clean table
+.PHONY: help setup book test lint notebooks bench clean table pages record
 
 help:
 	@echo "make book [SCALE=smoke|laptop|paper] [JOBS=n]  execute the notebooks (n at once) and build the HTML book"
 	@echo "make test                              lint (ruff), then the tests (notebooks at smoke scale, book build)"
+	@echo "make record PAPER=p [RECORD_SCALE=deciding] [WORKERS=n] [BACKEND=process|ray]  record one chapter (resumes)"
+	@echo "make pages                             open every page of the built book in headless Chromium; screenshots"
 	@echo "make notebooks                         plain .ipynb files (no outputs) in notebooks/"
 	@echo "make bench                             benchmarks against reference implementations"
 	@echo "make table [TABLE_SCALE=..] [WORKERS=n] (re)build the MA2ML joint AutoML table (resumes)"
@@ -94,6 +96,7 @@ $(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(DATA_INPUTS) $(SCALE_STAMP) | $(STAMP)
 	$(NOTEBOOK_ENV) $(BIN)/papermill --no-progress-bar --cwd notebooks -p scale $(SCALE) \
 	  $(INPUTS)/$*.ipynb $(EXECUTED_DIR)/.tmp-$*.ipynb \
 	  || { rm -f $(EXECUTED_DIR)/.tmp-$*.ipynb; exit 1; }
+	$(BIN)/python tools/hide_injected.py $(EXECUTED_DIR)/.tmp-$*.ipynb
 	mv $(EXECUTED_DIR)/.tmp-$*.ipynb $@
 
 # The data sets the notebooks train on at each scale: checked before the first notebook runs, so that a
@@ -126,12 +129,17 @@ book: $(STAMP)
 
 # Lint and format check first (ruff; configured in pyproject.toml), then the tests.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks book/_ext
-	$(BIN)/ruff format --check src tests benchmarks book/_ext
+	$(BIN)/ruff check src tests benchmarks book/_ext tools
+	$(BIN)/ruff format --check src tests benchmarks book/_ext tools
 
 test: $(STAMP) lint
-	rc=0; $(BIN)/python -m pytest -n 2 || rc=$$?; \
+	rc=0; $(BIN)/python -m pytest -n 2 --dist loadgroup || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+# Every page of the built book opened in headless Chromium (Debian: chromium), as make test does for
+# the smoke-scale book: defects listed, a full-page screenshot of each page under $(BOOK)/_build/screenshots.
+pages: $(STAMP)
+	$(BIN)/python tools/pagecheck.py $(BOOK)/_build/html --screenshots $(BOOK)/_build/screenshots
 
 notebooks: $(STAMP)
 	$(BIN)/jupytext --quiet --to ipynb $(NOTEBOOK_SOURCES)
@@ -148,6 +156,14 @@ BACKEND ?= process
 table: $(STAMP)
 	$(BIN)/python -m edgelearn.ma2ml.table --scale $(TABLE_SCALE) --workers $(WORKERS) \
 	  --backend $(BACKEND) $(if $(TABLE),--out $(TABLE)) $(if $(FORCE),--force)
+
+# One chapter's experiments at its recorded scale (deciding: about 2 hours on 2 CPU cores), resumable
+# (finished runs are kept under data/checkpoints/), with a progress bar; tables, claims and provenance
+# land in data/recorded/<paper>/<scale>/, to be committed. BACKEND=ray attaches to $$RAY_ADDRESS.
+RECORD_SCALE ?= deciding
+record: $(STAMP)
+	@[ -n "$(PAPER)" ] || { echo "make record needs PAPER=<exp3|slicing|ma2ml|trl_hpo|od3|ats>" >&2; exit 2; }
+	$(BIN)/python -m edgelearn.core.record $(PAPER) $(RECORD_SCALE) --workers $(WORKERS) --backend $(BACKEND)
 
 clean:
 	rm -rf $(BOOK)/_build $(EXECUTED_DIR) build data/results/* .pytest_cache

@@ -178,3 +178,17 @@ def test_runs_over_a_process_pool_match_serial_runs():
         pd.testing.assert_frame_equal(a["episodes"].drop(columns="seconds"), b["episodes"].drop(columns="seconds"))
         pd.testing.assert_frame_equal(a["psi"], b["psi"])
         assert (a["episodes"].sweep == "main").all()
+
+
+def test_training_slots_record_their_cost_and_who_chose_them():
+    cfg = replace(SMOKE, episodes=6, training=replace(SMOKE.training, td_tolerance=10.0))
+    ats_run = ats.run("ATS", "stationary", cfg, seed=1)["episodes"]
+    pts_run = ats.run("PTS", "stationary", cfg, seed=1)["episodes"]
+    assert (
+        ats_run.adaptive_training_slots <= ats_run.training_slots
+    ).all() and ats_run.adaptive_training_slots.sum() > 0
+    assert (pts_run.adaptive_training_slots == 0).all() and (pts_run.adaptive_training_displaced == 0).all()
+    for run in (ats_run, pts_run):
+        assert (run.training_reward <= 0).all()  # nothing completes while every resource trains
+        assert (run.training_displaced >= 0).all() and (run.adaptive_training_displaced <= run.training_displaced).all()
+        assert (run.slots == cfg.horizon).all() and (run.period == cfg.training.period).all()

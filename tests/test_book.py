@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections import Counter
-from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -18,27 +16,8 @@ from conftest import REPO
 from edgelearn.core import scorecard
 
 
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("book-smoke")
-    book = root / "book"
-    shutil.copytree(REPO / "book", book, ignore=shutil.ignore_patterns("_build", "notebooks", "_mathjax"))
-    if (REPO / "book" / "_mathjax").is_dir():
-        (book / "_mathjax").symlink_to(REPO / "book" / "_mathjax")
-    env = {**os.environ, "EDGELEARN_RESULTS_DIR": str(root / "results")}
-    proc = subprocess.run(
-        ["make", "book", "SCALE=smoke", f"BOOK={book}", f"INPUTS={root / 'inputs'}"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
-    return root
-
-
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")
 def test_every_notebook_executed_at_smoke_scale_without_errors(built_book):
     sources = sorted(p.stem for p in (REPO / "notebooks").glob("*.md"))
     for name in sources:
@@ -51,6 +30,7 @@ def test_every_notebook_executed_at_smoke_scale_without_errors(built_book):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")
 def test_book_pages_exist_and_show_numbers_from_this_run(built_book):
     html = built_book / "book" / "_build" / "html"
     import yaml
@@ -78,12 +58,13 @@ def test_book_pages_exist_and_show_numbers_from_this_run(built_book):
         os.environ.pop("EDGELEARN_RESULTS_DIR")
         if previous is not None:
             os.environ["EDGELEARN_RESULTS_DIR"] = previous
-    shown = re.findall(r"<td style='background-color:[^']*'>([^<]+)</td>", card)
+    shown = re.findall(r"<td style='background-color:[^']*'>([^<]+)<br>", card)
     assert Counter(shown) == Counter(expected["verdict"]) and len(shown) == len(expected)
     assert scorecard.NOT_RUN not in shown  # every chapter ran
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("book")
 def test_maths_is_served_locally_when_mathjax_is_installed(built_book):
     if not (REPO / "book" / "_mathjax" / "mathjax" / "es5" / "tex-chtml.js").is_file():
         pytest.skip("MathJax not installed (no npm): the book uses its CDN")

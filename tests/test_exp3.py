@@ -181,3 +181,19 @@ def test_scales_are_a_mapping_that_names_the_valid_scales():
         assert 1.0 in cfg.eta_factors and 0 < cfg.gap <= 0.5, name
     sizes = [exp3.SCALES[name].horizon * exp3.SCALES[name].n_runs for name in ("smoke", "laptop", "paper")]
     assert sizes == sorted(sizes)  # each scale costs more than the one before
+
+
+def test_doubling_trick_restarts_in_epochs_of_doubling_length():
+    learner = exp3.Exp3Doubling(4, n_runs=3, seed=0)
+    starts = []
+    for t in range(15):
+        arms = learner.sample()
+        if learner._left == 2**learner.epoch:  # a fresh epoch: its learner starts from the uniform prior
+            starts.append(t)
+            np.testing.assert_allclose(learner.probabilities(), 0.25)
+            assert learner.learner.eta == pytest.approx(math.sqrt(2 * math.log(4) / (2**learner.epoch * 4)))
+        learner.update(arms, np.ones(3))
+    assert starts == [0, 1, 3, 7]
+    result = play(exp3.Exp3Doubling(5, n_runs=20, seed=1), BernoulliLosses.with_gap(5, 0.1), 3_000, seed=2)
+    bound = exp3.DOUBLING_FACTOR * np.sqrt(2 * result.t * 5 * np.log(5))
+    assert np.all(result.regret.mean(axis=0) <= bound)

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -83,3 +91,75 @@ def test_bad_arguments_name_the_parameter():
         Pool(2, "dask")
     with pytest.raises(ValueError, match="'workers'"):
         Pool(True)
+
+
+ATTACHED = """
+import ray
+from edgelearn.core.pool import Pool
+with Pool(2, "ray") as p:
+    squares = p.map(pow, [(k, 2) for k in range(4)])
+    print(squares, ray.get_runtime_context().gcs_address)
+"""
+
+
+def test_the_ray_backend_attaches_to_the_cluster_named_by_ray_address(tmp_path):
+    """A reader's cluster, here one started with ``ray start --head``: the pool attaches to it
+    through $RAY_ADDRESS instead of starting its own Ray, and leaves it running."""
+    ray_cli = str(Path(sys.executable).with_name("ray"))
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    temp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # Ray's socket paths must stay short
+    # A throwaway local cluster: no token authentication (a reader's cluster sets RAY_AUTH_TOKEN).
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    # --block keeps the head in this process's hands: terminating it stops this cluster only
+    # (`ray stop` would stop every Ray on the machine, including other tests' local ones).
+    head = subprocess.Popen(
+        [
+            ray_cli,
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--temp-dir={temp}",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while subprocess.run([ray_cli, "status", f"--address={address}"], env=env, capture_output=True).returncode:
+            assert head.poll() is None, f"ray start --head failed: {head.stderr.read()[-3000:]}"
+            assert time.monotonic() < deadline, "the Ray head did not come up within 120 s"
+            time.sleep(1)
+        run = subprocess.run(
+            [sys.executable, "-c", ATTACHED],
+            env={**env, "RAY_ADDRESS": address},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        squares, gcs = run.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+        assert squares == "[0, 1, 4, 9]"
+        assert gcs.endswith(f":{port}")  # the tasks ran on the cluster we started, not on a new local Ray
+        status = subprocess.run([ray_cli, "status", f"--address={address}"], env=env, capture_output=True)
+        assert status.returncode == 0, "the pool must leave the reader's cluster running"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

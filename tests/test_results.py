@@ -103,3 +103,15 @@ def test_scales_mapping_requires_every_scale_and_allows_more():
 def test_every_scale_is_defined_and_grows():
     horizons = [exp3.SCALES[name].horizon for name in scales.SCALE_NAMES]
     assert horizons == sorted(horizons) and horizons[0] < horizons[-1]
+
+
+def test_data_sources_are_recorded_without_this_machines_folders(results_dir):
+    from pathlib import Path
+
+    from edgelearn.core.results import Recorder, portable, repo_root
+
+    beside = repo_root().parent / "shared" / "datasets" / "mnist"
+    assert portable(f"read from {beside}; cache {Path.home()}/x") == "read from ../shared/datasets/mnist; cache ~/x"
+    rec = Recorder("exp3", "smoke", seeds=0, data_source=f"files in {repo_root()}/data")
+    rec.set_data_source(f"test set; read from {beside}")
+    assert rec.base["data_source"] == "test set; read from ../shared/datasets/mnist"

@@ -107,7 +107,7 @@ def test_an_edit_to_the_data_loader_reaches_every_result_trained_on_images(libra
 
 def test_fingerprints_follow_imports_transitively_and_only_them():
     deps = store.dependencies(["edgelearn.core.results"])
-    assert deps == ["edgelearn.core.results", "edgelearn.core.scales", "edgelearn.core.store"]
+    assert deps == ["edgelearn.core.record", "edgelearn.core.results", "edgelearn.core.scales", "edgelearn.core.store"]
     fingerprint = store.code_fingerprint("edgelearn.core.results")
     assert set(fingerprint.files) == set(deps) and len(fingerprint.hash) == 12
     assert store.changed_modules(fingerprint.as_dict()) == []

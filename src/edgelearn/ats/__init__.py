@@ -9,7 +9,11 @@ or for free (Ideal, the upper reference).
 * :mod:`edgelearn.ats.ats` — the method, top to bottom: :class:`AgentConfig`,
   :class:`TrainingRuleConfig`, :data:`SCALES`, the Double DQN agent, SJF and the training rules,
   :func:`run` / :func:`run_task`;
-* :mod:`edgelearn.ats.mec` — the mobile-edge-computing scheduling environment (:class:`MECEnv`).
+* :mod:`edgelearn.ats.mec` — the mobile-edge-computing scheduling environment (:class:`MECEnv`);
+* :mod:`edgelearn.ats.experiments` — the chapter's experiments in one call
+  (:func:`~edgelearn.ats.experiments.run`) and the tables they save;
+* :mod:`edgelearn.ats.claims` — the paper's claims as verdict rules on those tables (:func:`judge`);
+* :mod:`edgelearn.ats.plots` — the chapter's figures (imported on its own: it needs matplotlib).
 """
 
 from edgelearn.ats.ats import (
@@ -27,6 +31,7 @@ from edgelearn.ats.ats import (
     run_task,
     sjf_action,
 )
+from edgelearn.ats.claims import judge, rules
 from edgelearn.ats.mec import FEATURES, MECConfig, MECEnv
 
 __all__ = [
@@ -41,9 +46,11 @@ __all__ = [
     "MECEnv",
     "TrainingRule",
     "TrainingRuleConfig",
+    "judge",
     "load_schedule",
     "q_network",
     "run",
+    "rules",
     "run_task",
     "sjf_action",
 ]

@@ -119,7 +119,7 @@ class ATSScale:
     seeds: int
     stationary_load: float = 0.3  # the paper's stationary scenario
     dynamic_loads: tuple[float, float] = (0.1, 0.3)  # the paper's dynamic scenario: rho rises linearly
-    periods: tuple[int, ...] = (5, 10, 20, 40)  # T_l sweep (PTS)
+    periods: tuple[int, ...] = (10, 20, 40, 100)  # T_l sweep (PTS), on both sides of ATS's training share
     percentiles: tuple[float, ...] = (90.0, 95.0, 99.0, 99.9)  # ATS sweep
     sweep_seeds: int = 2
     agent: AgentConfig = field(default_factory=AgentConfig)
@@ -140,6 +140,10 @@ SCALES: Scales[ATSScale] = Scales(
     ),
     laptop=ATSScale(episodes=40, horizon=100, seeds=5, sweep_seeds=3, agent=AgentConfig(eps_decay_episodes=14)),
     paper=ATSScale(episodes=1000, horizon=200, seeds=5, sweep_seeds=5),
+    # recorded by `make record PAPER=ats`: the paper's episodes, slots and epsilon schedule in both
+    # scenarios over 5 seeds (what the laptop scale cannot give the agent: time to learn); the
+    # sensitivity sweeps on 2 seeds to fit about 2 hours on 2 CPU cores.
+    deciding=ATSScale(episodes=1000, horizon=200, seeds=5, sweep_seeds=2),
 )
 
 
@@ -309,7 +313,13 @@ def run(
 
     Returns ``{"episodes": one row per episode, "psi": one row per slot (ATS with record_psi)}``.
     Rewards are the environment's (+1 per job on time, -1 per late, dropped or rejected job), the
-    training slots' losses included; ``reward_per_slot`` divides by the horizon.
+    training slots' losses included; ``reward_per_slot`` divides by the horizon (``slots``).
+    ``training_reward`` is the reward earned in the training slots themselves (drops and rejections
+    while every resource trains, some of which would have happened anyway) and
+    ``training_displaced`` the work each training slot holds up: the running jobs it pauses plus
+    the buffered jobs that could have started in it. The ``adaptive_training_*`` columns count the
+    same over the ATS training slots its psi rule chose (not its PTS fallback). ``period`` and
+    ``percentile`` are the training rule's settings of the run.
     """
     training = training or cfg.training
     rule = TrainingRule(scheduler, training, cfg.episodes)
@@ -325,6 +335,8 @@ def run(
         obs, _ = env.reset(seed=int(seed) * 1_000_003 + episode)
         eps = a.eps_end if episode >= a.eps_decay_episodes else epsilon(episode)
         total, fallback_slots, slot_start, steps, clock = 0.0, 0, True, 0, time.perf_counter()
+        training_reward, adaptive_slots, adaptive_reward = 0.0, 0, 0.0
+        training_displaced, adaptive_displaced = 0, 0
         while env.t < cfg.horizon:
             if slot_start:
                 psi = None
@@ -341,7 +353,15 @@ def run(
                 if train:
                     agent.train_job(training.td_smoothing)
                     if scheduler != "Ideal":  # the cost of learning: the slot goes to the training job
-                        total += env.train_slot()
+                        displaced = len(env.running) + int(env.valid_actions()[:-1].sum())
+                        slot_reward = env.train_slot()
+                        total += slot_reward
+                        training_reward += slot_reward
+                        training_displaced += displaced
+                        if scheduler == "ATS" and not rule.fallback:  # chosen by psi, not by the fallback
+                            adaptive_slots += 1
+                            adaptive_reward += slot_reward
+                            adaptive_displaced += displaced
                         obs = env.observation()
                         continue
                 slot_start = False
@@ -363,7 +383,15 @@ def run(
                 "epsilon": eps if agent else 0.0,
                 "reward": total,
                 "reward_per_slot": total / cfg.horizon,
+                "slots": cfg.horizon,
+                "period": training.period,
+                "percentile": training.percentile,
                 "training_slots": env.stats["training_slots"] if scheduler != "Ideal" else 0,
+                "training_reward": training_reward,
+                "adaptive_training_slots": adaptive_slots,
+                "adaptive_training_reward": adaptive_reward,
+                "training_displaced": training_displaced,
+                "adaptive_training_displaced": adaptive_displaced,
                 "fallback_slots": fallback_slots,
                 **{k: v for k, v in env.stats.items() if k != "training_slots"},
                 "updates": agent.updates if agent else 0,
@@ -375,6 +403,7 @@ def run(
     psi_frame = pd.DataFrame(psi_rows, columns=["episode", "slot", "psi", "train", "fallback"])
     for key, value in (("scheduler", scheduler), ("scenario", scenario), ("seed", seed)):
         psi_frame.insert(0, key, value)
+    psi_frame["percentile"] = training.percentile
     return {"episodes": pd.DataFrame(rows), "psi": psi_frame}
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from pandas.io.formats.style import Styler
 
 from edgelearn.core.stats import mean_ci
 
@@ -74,3 +76,78 @@ def line_with_band(
     c = kwargs.pop("color", color(method))
     ax.plot(summary[x], summary["mean"], color=c, label=label or method, **kwargs)
     ax.fill_between(summary[x], summary["lo"], summary["hi"], color=c, alpha=0.2, linewidth=0)
+
+
+def _number_format(values: pd.Series, digits: int):
+    """One format for a numeric column: whole numbers with thousands separated; a column of small
+    numbers with significant digits; otherwise ``digits`` decimals (fewer for large numbers), and a
+    value that would show as 0 in scientific notation (never 0.000 for a value that is not 0)."""
+    finite = values[np.isfinite(values)]
+    if finite.empty or (finite == finite.round()).all():
+        return lambda x: f"{x:,.0f}"
+    top = float(finite.abs().max())
+    smallest = float(finite[finite != 0].abs().min())
+    significant = max(2, digits)
+    if top < 1 and smallest < 10.0 ** -(digits - 1):
+        return lambda x: "0" if x == 0 else f"{x:.{significant}g}" if abs(x) >= 1e-4 else f"{x:.{significant - 1}e}"
+    decimals = digits if top < 100 else max(1, digits - 1) if top < 10_000 else 0
+
+    def fmt(x: float) -> str:
+        if x != 0 and abs(x) < 0.5 * 10.0**-decimals:
+            return f"{x:.{significant - 1}e}"
+        return f"{x:,.{decimals}f}"
+
+    return fmt
+
+
+def _cell(x: object, na: str) -> str:
+    """A cell that is not a plain number: a sequence as its items, numbers without numpy's repr."""
+    if isinstance(x, (tuple, list, np.ndarray)):
+        return ", ".join(f"{v:g}" if isinstance(v, (float, np.floating)) else str(v) for v in x)
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return na
+    return str(x)
+
+
+# Names that say what a column holds: an interval's ends, a standard error, and units from suffixes.
+NAMES = {"lo": "95% CI low", "hi": "95% CI high", "sem": "standard error"}
+SUFFIXES = {"_s": " (s)", "_pct": " (%)", "_ms": " (ms)"}
+
+
+def _name(col: object, names: dict) -> str:
+    if col in names:
+        return names[col]
+    text = str(col)
+    if " " in text:  # already written for people (and may hold a subscript such as w_m)
+        return text
+    for suffix, unit in SUFFIXES.items():
+        if text.endswith(suffix):
+            text = text.removesuffix(suffix) + unit
+    return text.replace("_", " ")
+
+
+def table(df: pd.DataFrame | pd.Series, digits: int = 3, na: str = "—", names: dict | None = None) -> Styler:
+    """A table for people: no index column (a named index becomes columns; column levels are
+    joined), every row shown, whole numbers with thousands separated, small numbers with
+    significant digits instead of 0.000, sequences as their items, missing values as ``na``.
+    Columns are renamed by ``names`` (to give their units); ``lo``/``hi`` say they bound a 95%
+    interval, ``_s`` and ``_pct`` become units, and underscores become spaces."""
+    if isinstance(df, pd.Series):
+        df = df.to_frame(df.name if df.name is not None else "value")
+    if any(name is not None for name in df.index.names):
+        df = df.reset_index()
+    names = {**NAMES, **(names or {})}
+    if isinstance(df.columns, pd.MultiIndex):
+        df.columns = [" ".join(_name(part, names) for part in col if str(part)) for col in df.columns]
+    formats = {}
+    for col in df.columns:
+        values = df[col]
+        if pd.api.types.is_bool_dtype(values):
+            formats[col] = lambda x: "yes" if x else "no"
+        elif pd.api.types.is_numeric_dtype(values):
+            fmt = _number_format(values.astype(float), digits)
+            formats[col] = lambda x, fmt=fmt: na if pd.isna(x) else fmt(float(x))
+        else:
+            formats[col] = lambda x: _cell(x, na)
+    styled = df.style.hide(axis="index").format(formats, na_rep=na)
+    return styled.relabel_index([_name(col, names) for col in df.columns], axis="columns")

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from edgelearn.core.fit import torch_threads
+from edgelearn.core.store import DiskCache
 
 BACKENDS: tuple[str, ...] = ("serial", "process", "ray")
 
@@ -276,4 +277,46 @@ def parallel_map(
         return pool.map(fn, tasks, progress)
 
 
-__all__ = ["BACKENDS", "Pool", "context", "default_workers", "parallel_map"]
+def _indexed(fn: Callable[..., Any], index: int, task: Sequence[Any]) -> tuple[int, Any]:
+    return index, fn(*task)
+
+
+def resumable_map(
+    fn: Callable[..., Any],
+    tasks: Iterable[Sequence[Any]],
+    cache: DiskCache | None,
+    workers: int | None = None,
+    backend: str = "process",
+    progress: Callable[[Any], None] | None = None,
+    *,
+    spec: Callable[[tuple], Any] = lambda task: task,
+) -> list[Any]:
+    """:func:`parallel_map` that keeps each task's result in ``cache`` as soon as it finishes.
+
+    A rerun after an interruption computes only the tasks whose results are not cached yet, so a
+    kill loses at most the tasks in flight. ``spec(task)`` describes a task for the cache key (the
+    task itself by default; it must be JSON-serialisable); the cache's code fingerprint makes
+    results of other code miss. ``cache=None`` is plain :func:`parallel_map`. ``progress`` is
+    called once per task, cached ones included.
+    """
+    tasks = [tuple(t) for t in tasks]
+    if cache is None:
+        return parallel_map(fn, tasks, workers, backend, progress)
+    missing = object()
+    results = [cache.get(spec(task), missing) for task in tasks]
+    todo = [i for i, value in enumerate(results) if value is missing]
+    for value in results:
+        if value is not missing and progress is not None:
+            progress(value)
+    if todo:
+        workers = default_workers() if workers is None else workers
+        with Pool(min(workers, len(todo)), backend) as pool:
+            for i, value in pool.as_completed(_indexed, [(fn, i, tasks[i]) for i in todo]):
+                cache.put(spec(tasks[i]), value)
+                results[i] = value
+                if progress is not None:
+                    progress(value)
+    return results
+
+
+__all__ = ["BACKENDS", "Pool", "context", "default_workers", "parallel_map", "resumable_map"]

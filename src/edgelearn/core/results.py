@@ -20,6 +20,7 @@ import io
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from edgelearn.core.record import ALL_SCALES
 from edgelearn.core.scales import check_scale
 from edgelearn.core.store import (
     StaleResultError,
@@ -152,7 +154,7 @@ def read_table(
 
 def result_path(paper: str, scale: str, name: str) -> Path:
     """Path of the CSV for result ``name`` of ``paper`` at ``scale``."""
-    check_scale(scale)
+    check_scale(scale, ALL_SCALES)
     for label, value in (("paper", paper), ("name", name)):
         if not value or "/" in value or value.startswith("."):
             raise ValueError(f"'{label}' must be a plain, non-empty file name, got {value!r}")
@@ -178,6 +180,15 @@ def load_result(paper: str, scale: str, name: str, *, require_current: bool = Fa
     )
 
 
+def portable(text: str) -> str:
+    """``text`` with this machine's folders written as a reader could follow them anywhere: the
+    repository as ``.``, folders beside it as ``../<name>``, the home folder as ``~``."""
+    root = repo_root()
+    for folder, short in ((root, "."), (root.parent, ".."), (Path.home(), "~")):
+        text = re.sub(re.escape(str(folder)) + r"(?=/|\b|$)", short, text)
+    return text
+
+
 class Recorder:
     """Collects the provenance of one notebook run and saves its tables.
 
@@ -199,17 +210,18 @@ class Recorder:
         config: Any = None,
         modules: str | Sequence[str] | None = None,
     ) -> None:
-        self.paper, self.scale = paper, check_scale(scale)
+        self.paper, self.scale = paper, check_scale(scale, ALL_SCALES)
         self.modules = modules if modules is not None else f"edgelearn.{paper}"
         self.base = provenance_base(
-            self.modules, paper=paper, scale=scale, seeds=seeds, data_source=data_source, config=config
+            self.modules, paper=paper, scale=scale, seeds=seeds, data_source=portable(data_source), config=config
         )
         self._last = time.perf_counter()
         self.saved: dict[str, Path] = {}
 
     def set_data_source(self, data_source: str) -> None:
-        """Record the data source once it is known (for tables saved from now on)."""
-        self.base["data_source"] = data_source
+        """Record the data source once it is known (for tables saved from now on); paths on this
+        machine are written relative to the repository (:func:`portable`)."""
+        self.base["data_source"] = portable(data_source)
 
     def provenance(self, name: str, wall_time_s: float) -> dict[str, Any]:
         """The provenance record for table ``name``."""

@@ -10,11 +10,16 @@ EXP3's initial distribution.
 
 Modules:
 
-* :mod:`~edgelearn.exp3.exp3` — the algorithm (:class:`Exp3`, many runs at once), the bound
-  (:func:`regret_bound`, :func:`optimal_eta`) and the chapter's sizes per scale (:data:`SCALES`);
+* :mod:`~edgelearn.exp3.exp3` — the algorithm (:class:`Exp3`, many runs at once; :class:`Exp3Doubling`,
+  the doubling trick), the bound (:func:`regret_bound`, :func:`optimal_eta`) and the chapter's sizes per
+  scale (:data:`SCALES`);
 * :mod:`~edgelearn.exp3.bandits` — oblivious loss sequences (:class:`BernoulliLosses`,
   :class:`TrapLosses`), the UCB1 baseline (:class:`Ucb1`) and the play loop (:func:`play`),
-  which scores a learner against the best arm in hindsight.
+  which scores a learner against the best arm in hindsight;
+* :mod:`~edgelearn.exp3.experiments`, :mod:`~edgelearn.exp3.plots`, :mod:`~edgelearn.exp3.claims` — the
+  chapter's experiments (one call, :func:`~edgelearn.exp3.experiments.run`, makes every table), its
+  figures, and the verdict rules of its claims. They are not imported here, so that *Slicing for AI*,
+  which imports EXP3, does not depend on them.
 
 >>> from edgelearn import exp3
 >>> learner = exp3.Exp3(10, float(exp3.optimal_eta(1_000, 10)), n_runs=4, seed=0)
@@ -31,12 +36,14 @@ from edgelearn.exp3.bandits import (
     checkpoints,
     play,
 )
-from edgelearn.exp3.exp3 import SCALES, Exp3, Exp3Scale, optimal_eta, regret_bound
+from edgelearn.exp3.exp3 import DOUBLING_FACTOR, SCALES, Exp3, Exp3Doubling, Exp3Scale, optimal_eta, regret_bound
 
 __all__ = [
+    "DOUBLING_FACTOR",
     "SCALES",
     "BernoulliLosses",
     "Exp3",
+    "Exp3Doubling",
     "Exp3Scale",
     "Learner",
     "LossSequence",

@@ -150,6 +150,50 @@ class Exp3:
         return estimate
 
 
+class Exp3Doubling:
+    r"""EXP3 with the doubling trick (Exercise ex-exp3-doubling), for when the horizon is unknown.
+
+    Runs EXP3 in epochs :math:`m = 0, 1, 2, \dots` of :math:`2^m` rounds, restarting it at the start of
+    each epoch with :math:`\eta_m = \sqrt{2\ln K/(2^m K)}`; its regret is at most
+    :math:`\frac{\sqrt 2}{\sqrt 2 - 1}\sqrt{2TK\ln K}` for every :math:`T`. All runs restart together.
+    ``seed`` seeds the generator that draws each epoch's learner seed.
+    """
+
+    def __init__(self, n_arms: int, n_runs: int = 1, seed: int | None = None) -> None:
+        if int(n_arms) != n_arms or n_arms < 2:
+            raise ValueError(f"'n_arms' must be an integer >= 2, got {n_arms!r}")
+        self.n_arms, self.n_runs = int(n_arms), int(n_runs)
+        self.rng = np.random.default_rng(seed)
+        self.epoch, self._left = -1, 0
+        self.learner = self._next_epoch()
+
+    def _next_epoch(self) -> Exp3:
+        self.epoch += 1
+        self._left = 2**self.epoch
+        eta = float(optimal_eta(2**self.epoch, self.n_arms))
+        return Exp3(self.n_arms, eta, n_runs=self.n_runs, seed=int(self.rng.integers(2**63)))
+
+    def probabilities(self) -> np.ndarray:
+        """The current epoch's sampling distribution, shape ``(n_runs, n_arms)``."""
+        return self.learner.probabilities()
+
+    def sample(self) -> np.ndarray:
+        """Draw the arms of this round, starting a new epoch (a fresh EXP3) when the last one is used up."""
+        if self._left == 0:
+            self.learner = self._next_epoch()
+        return self.learner.sample()
+
+    def update(self, arms: np.ndarray, losses: np.ndarray) -> np.ndarray:
+        """Feed back the played arms' losses to the current epoch's EXP3 (see :meth:`Exp3.update`)."""
+        estimate = self.learner.update(arms, losses)
+        self._left -= 1
+        return estimate
+
+
+#: The constant of the doubling trick's bound (Exercise ex-exp3-doubling): sqrt(2) / (sqrt(2) - 1) ~ 3.41.
+DOUBLING_FACTOR = math.sqrt(2) / (math.sqrt(2) - 1)
+
+
 # -- the bound (Theorem thm-exp3-regret) -------------------------------------------------------
 def regret_bound(
     horizon: int | np.ndarray,
@@ -205,6 +249,7 @@ class Exp3Scale:
     prior_sizes: tuple[int, ...]  # subset sizes K' of the prior experiment
     gap: float = 0.1  # loss gap of the best arm in the stochastic sequence
     checkpoints: int = 100  # points per regret curve
+    estimator_draws: int = 100_000  # independent rounds of the Monte Carlo check of the estimator
 
 
 SCALES: Scales[Exp3Scale] = Scales(
@@ -219,6 +264,7 @@ SCALES: Scales[Exp3Scale] = Scales(
         prior_horizon=1_000,
         prior_sizes=(1, 3, 10),
         checkpoints=20,
+        estimator_draws=20_000,
     ),
     laptop=Exp3Scale(
         n_arms=10,
@@ -242,6 +288,7 @@ SCALES: Scales[Exp3Scale] = Scales(
         prior_horizon=200_000,
         prior_sizes=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000),
         checkpoints=200,
+        estimator_draws=1_000_000,
     ),
 )
 """The EXP3 chapter's sizes per scale: ``SCALES["laptop"]``; an unknown scale raises ``ValueError``."""

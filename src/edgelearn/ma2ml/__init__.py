@@ -19,12 +19,20 @@ Modules:
   hyper-parameters, :class:`JointSpace`), the table's configuration per scale
   (:data:`TABLE_SCALES`) and :func:`evaluate_pipeline`, one real training run: everything that
   determines the table's numbers, and so the code its staleness is keyed on;
+* :mod:`~edgelearn.ma2ml.experiments` — the chapter's experiments, :func:`run` at a scale saving
+  every tidy table, and :mod:`~edgelearn.ma2ml.plots`, its figures (imported on its own:
+  ``from edgelearn.ma2ml import plots``; results do not depend on it);
+* :mod:`~edgelearn.ma2ml.claims` — the poster's claims as verdict rules on those tables
+  (:func:`judge`);
 * :mod:`~edgelearn.ma2ml.table` — building the joint table (resumable, over a pool of processes
   or Ray), :func:`load_joint_table` and the command line
   ``python -m edgelearn.ma2ml.table --scale laptop`` (``make table``).
 """
 
+from edgelearn.ma2ml import claims, experiments
 from edgelearn.ma2ml.baselines import RandomSearch, SingleAgent
+from edgelearn.ma2ml.claims import judge
+from edgelearn.ma2ml.experiments import run
 from edgelearn.ma2ml.ma2ml import (
     MA2ML,
     SCALES,
@@ -90,6 +98,10 @@ __all__ = [
     "TableData",
     "TabularBenchmark",
     "build_table",
+    "claims",
+    "experiments",
+    "judge",
+    "run",
     "counterfactual_baseline",
     "default_table_path",
     "evaluate_pipeline",

@@ -265,7 +265,7 @@ class MA2ML(ModuleAgents):
         self.gen = torch_generator(seed)
 
     def target_joint_policy(self) -> np.ndarray:
-        r"""The joint target policy :math:`\rho = \prod_i \rho_i` (what the monotonicity theorem is about)."""
+        r"""The joint target policy :math:`\rho = \prod_i \rho_i`, the anchor of the KL term."""
         joint = np.ones(())
         for target in self.targets:
             joint = np.multiply.outer(joint, torch.softmax(target, -1).numpy())
@@ -330,10 +330,8 @@ class MA2ML(ModuleAgents):
 
     @torch.no_grad()
     def _update_targets(self) -> None:
-        r"""Soft update of the target policies, :math:`
-        ho_i \leftarrow (1-	au)
-        ho_i + 	au\pi_i` (in
-                logits), after every batch in both variants: off-policy they anchor the KL term; on-policy
-                they are the slowly moving policy whose value the monotonicity figure tracks."""
+        r"""Soft update of the target policies, :math:`\rho_i \leftarrow (1-\tau)\rho_i + \tau\pi_i` (in
+        logits), after every batch in both variants: off-policy they anchor the KL term; on-policy
+        they only lag the policies (the monotonicity check tracks the sampling policies :math:`\pi_i`)."""
         for target, lg in zip(self.targets, self.logits):
             target.mul_(1 - self.config.tau).add_(self.config.tau * lg.detach())

@@ -160,8 +160,8 @@ def search_pipelines(
     Returns one row per evaluated pipeline: batch, pipeline indices ``a0, a1, ...``, observed
     accuracy, FLOPs and reward. With ``mean_reward`` (the table's seed-averaged reward, shape
     ``dims``) each row also carries the exact expected reward of the searcher's joint policy
-    *before* the batch (``policy_value``) and, for MA2ML, of its joint target policy
-    (``target_value``), which the monotonic-improvement check uses.
+    *before* the batch (``policy_value``, the policy the monotonic-improvement check tracks) and,
+    for MA2ML, of its joint target policy (``target_value``).
     """
     if n_batches < 1 or batch_size < 1:
         raise ValueError("'n_batches' and 'batch_size' must be >= 1")

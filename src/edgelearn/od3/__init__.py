@@ -10,11 +10,27 @@ Q-values.
 * :mod:`edgelearn.od3.envs` — CartPole, MinAtar (MinAtar's gymnasium registration) and Atari Pong;
 * :mod:`edgelearn.od3.nets` — largenet / smallnet in three layouts, ``PolicyNetGenerator``
   (Algorithm 1, line 1) and the paper's parameter counts;
-* :mod:`edgelearn.od3.analysis` — time to convergence and the paper's Table 3.
+* :mod:`edgelearn.od3.analysis` — time to convergence and the paper's Table 3;
+* :mod:`edgelearn.od3.experiments` — the chapter's experiments in one call, :func:`run`, saving
+  every tidy table;
+* :mod:`edgelearn.od3.plots` — the chapter's figures;
+* :mod:`edgelearn.od3.claims` — one verdict rule per claim of ``data/paper/od3.yaml``, :func:`judge`.
 """
 
+from edgelearn.od3 import plots
 from edgelearn.od3.analysis import convergence_table, first_reach
+from edgelearn.od3.claims import judge, rules
 from edgelearn.od3.envs import ChannelFirst, atari_env, env_spaces, make_env, minatar_env
+from edgelearn.od3.experiments import (
+    generator_table,
+    glue_values,
+    network_table,
+    recorder,
+    run,
+    sweep_runs,
+    sweep_summary,
+    table3_summary,
+)
 from edgelearn.od3.nets import LARGENET, LAYOUTS, SMALLNET, PolicyNetGenerator, QNet, build_net, layout_for, paper_count
 from edgelearn.od3.od3 import (
     CACHE_ENV,
@@ -53,11 +69,22 @@ __all__ = [
     "convergence_table",
     "env_spaces",
     "first_reach",
+    "generator_table",
+    "glue_values",
+    "judge",
     "layout_for",
     "make_env",
     "minatar_env",
+    "network_table",
     "od3_loss",
     "paper_count",
+    "plots",
+    "recorder",
+    "rules",
+    "run",
+    "sweep_runs",
+    "sweep_summary",
+    "table3_summary",
     "teacher_cache",
     "teacher_spec",
     "train",

@@ -18,8 +18,10 @@ def first_reach(curve: pd.DataFrame, threshold: float) -> tuple[float, float, fl
 
 
 def convergence_table(curves: pd.DataFrame, threshold: float, params: dict[str, int]) -> pd.DataFrame:
-    """Table 3: per method and seed, parameters, size in % of CLOUD, and the first time and timestep
-    at which the average training reward reaches ``threshold``."""
+    """Table 3: per method and seed, parameters, size in % of CLOUD, the first timestep, wall and CPU
+    time at which the average training reward reaches ``threshold`` (NaN if never), and the run's
+    totals (steps, wall and CPU time), its final average reward and its run mean (the average reward
+    averaged over its checkpoints)."""
     rows = []
     for (method, seed), curve in curves.groupby(["method", "seed"]):
         curve = curve.sort_values("step")
@@ -35,6 +37,10 @@ def convergence_table(curves: pd.DataFrame, threshold: float, params: dict[str, 
                 "cpu_s_to_converge": cpu,
                 "converged": not math.isnan(step),
                 "final_reward": float(curve.reward.iloc[-1]),
+                "run_mean": float(curve.reward.mean()),
+                "total_steps": float(curve.step.iloc[-1]),
+                "total_wall_s": float(curve.wall_s.iloc[-1]),
+                "total_cpu_s": float(curve.cpu_s.iloc[-1]),
             }
         )
     return pd.DataFrame(rows)

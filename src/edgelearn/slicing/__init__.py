@@ -18,12 +18,17 @@ Modules:
   OLS, OLS-SA, OLS-RSA (:func:`exp3_learner`), the SBS and GBS priors, the fixed-allocation
   benchmark, and the chapter's sizes per scale (:data:`SCALES`);
 * :mod:`~edgelearn.slicing.accuracy_model` — real training runs over epochs x data fraction
-  (:func:`run_grid`) and the fitted accuracy model of the paper's eq. 19 (:class:`AccuracyModel`).
+  (:func:`run_grid`) and the fitted accuracy model of the paper's eq. 19 (:class:`AccuracyModel`);
+* :mod:`~edgelearn.slicing.experiments` — the chapter's experiments at a scale, saving every
+  tidy table (:func:`~edgelearn.slicing.experiments.run`); :mod:`~edgelearn.slicing.plots` — its figures;
+* :mod:`~edgelearn.slicing.claims` — the verdict rules, one per claim of ``data/paper/slicing.yaml``
+  (:func:`judge`).
 
 This package imports :mod:`edgelearn.exp3`: EXP3 is the learner the paper builds on, not
 another of the book's papers, so the slicing results depend on (and go stale with) its code.
 """
 
+from edgelearn.slicing import experiments
 from edgelearn.slicing.accuracy_model import (
     RUN_COLUMNS,
     AccuracyModel,
@@ -35,6 +40,7 @@ from edgelearn.slicing.accuracy_model import (
     run_grid,
     subset_indices,
 )
+from edgelearn.slicing.claims import judge, rules
 from edgelearn.slicing.ols import (
     OLS_VARIANTS,
     SCALES,
@@ -42,6 +48,7 @@ from edgelearn.slicing.ols import (
     FixedPolicy,
     SlicingLosses,
     SlicingScale,
+    UniformPolicy,
     arm_columns,
     exp3_learner,
     fixed_allocation,
@@ -79,6 +86,7 @@ __all__ = [
     "SlicingLosses",
     "SlicingScale",
     "TrainingGrid",
+    "UniformPolicy",
     "arm_columns",
     "build_classifier",
     "build_space",
@@ -87,14 +95,17 @@ __all__ = [
     "default_config",
     "diagnose_infeasible",
     "exp3_learner",
+    "experiments",
     "fit_accuracy_model",
     "fixed_allocation",
     "gbs_prior",
     "is_monotone",
+    "judge",
     "latency",
     "pareto_maximal",
     "performance",
     "residuals",
+    "rules",
     "run_grid",
     "sbs_prior",
     "subset_indices",

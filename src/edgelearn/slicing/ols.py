@@ -18,7 +18,8 @@ the paper's order:
    (:meth:`~edgelearn.slicing.system.DecisionSpace.sub_action`);
 4. the priors of §IV-B, EXP3's initial distribution :math:`p_0`: the strictly biased subset
    (SBS, :func:`sbs_prior`) and the Gaussian biased subset (GBS, :func:`gbs_prior`);
-5. the fixed-allocation benchmark (:func:`fixed_allocation`, :class:`FixedPolicy`).
+5. the benchmarks: the fixed allocation (:func:`fixed_allocation`, :class:`FixedPolicy`) and
+   uniform random play (:class:`UniformPolicy`).
 
 The accuracy functions :math:`\mathrm{acc}_m` come from :mod:`edgelearn.slicing.accuracy_model`
 (the paper's eq. 19, fitted to real training runs).
@@ -292,6 +293,23 @@ class FixedPolicy:
 
     def sample(self) -> np.ndarray:
         return np.full(self.n_runs, self.arm)
+
+    def update(self, arms: np.ndarray, losses: np.ndarray) -> None:
+        return None
+
+
+class UniformPolicy:
+    """Uniform random play over ``n_arms`` arms in every slot: the baseline a learner must beat
+    for its regret to be called sub-linear (its regret grows linearly unless every arm is optimal)."""
+
+    def __init__(self, n_arms: int, n_runs: int = 1, seed: int | None = None) -> None:
+        if int(n_arms) != n_arms or n_arms < 1:
+            raise ValueError(f"'n_arms' must be an integer >= 1, got {n_arms!r}")
+        self.n_arms, self.n_runs = int(n_arms), int(n_runs)
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self) -> np.ndarray:
+        return self.rng.integers(0, self.n_arms, self.n_runs)
 
     def update(self, arms: np.ndarray, losses: np.ndarray) -> None:
         return None

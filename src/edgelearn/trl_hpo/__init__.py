@@ -13,7 +13,12 @@ new layer brings. The modules:
   and critic, the DDPG agent, rewards and the search (:func:`search_architectures`);
 * :mod:`~edgelearn.trl_hpo.baselines` — random search and MetaQNN, policies of the same search;
 * :mod:`~edgelearn.trl_hpo.analysis` — Fig. 2 (negative-reward layer pairs), Fig. 3 (attention
-  differences) and best-so-far curves.
+  differences) and best-so-far curves;
+* :mod:`~edgelearn.trl_hpo.experiments` — the chapter's experiments: :func:`run` makes and saves
+  every table at a scale, :func:`table2` sets ours beside the paper's Table II;
+* :mod:`~edgelearn.trl_hpo.plots` — the chapter's figures from those tables (not imported here:
+  a figure's look changes no result);
+* :mod:`~edgelearn.trl_hpo.claims` — the paper's claims judged from the tables (:func:`judge`).
 """
 
 from .analysis import KIND_LABEL, attention_differences, best_so_far, negative_reward_pairs, slot_attention
@@ -28,6 +33,8 @@ from .candidates import (
     load_candidate_data,
     ray_task_options,
 )
+from .claims import judge
+from .experiments import run, table2
 from .space import (
     HP_NAMES,
     KINDS,
@@ -55,10 +62,10 @@ from .trl_hpo import (
 )
 
 __all__ = [
-    "HP_NAMES", "IMR", "KINDS", "KIND_LABEL", "POLICIES", "SCALES", "Actor", "Agent", "Architecture",
-    "CandidateData", "CandidateTraining", "Layer", "MetaQNN", "RandomSearch", "SearchResult", "SearchSpace",
+    "Actor", "Agent", "Architecture", "CandidateData", "CandidateTraining", "HP_NAMES", "IMR", "KINDS",
+    "KIND_LABEL", "Layer", "MetaQNN", "POLICIES", "RandomSearch", "SCALES", "SearchResult", "SearchSpace",
     "TRLConfig", "TransformerCritic", "arch_name", "attention_differences", "best_so_far", "build_cnn",
     "candidate_cache", "candidate_pool", "collapses", "decode_action", "evaluate_candidate", "evaluate_many",
-    "flops_and_params", "load_candidate_data", "negative_reward_pairs", "output_sizes", "ray_task_options",
-    "search_architectures", "slot_attention", "step_rewards",
+    "flops_and_params", "judge", "load_candidate_data", "negative_reward_pairs", "output_sizes", "ray_task_options",
+    "run", "search_architectures", "slot_attention", "step_rewards", "table2",
 ]  # fmt: skip

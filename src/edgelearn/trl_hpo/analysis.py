@@ -15,7 +15,10 @@ import torch
 from .trl_hpo import Actor, SearchResult
 
 KIND_LABEL = {"conv": "Conv", "fc": "FC", "pool": "MaxPool", "input": "input"}
-ATTENTION_COLUMNS = ["seed", "episode", "model", "best_step", "neg_step", "diff_attention", "diff_authors"]
+ATTENTION_COLUMNS = [
+    "seed", "episode", "model", "best_step", "neg_step", "diff_attention", "diff_authors", "att_best", "att_neg",
+    "att_empty",
+]  # fmt: skip
 
 
 def negative_reward_pairs(steps: pd.DataFrame) -> pd.DataFrame:
@@ -47,24 +50,32 @@ def slot_attention(actor: Actor, states: torch.Tensor) -> tuple[torch.Tensor, to
 
 def attention_differences(result: SearchResult) -> pd.DataFrame:
     """Fig. 3: for every model with a trained negative-reward layer, the attention on its best-reward
-    layer minus the attention on each negative-reward layer (final actor, the model's final state)."""
+    layer minus the attention on each negative-reward layer (final actor, the model's final state).
+
+    Also the weights themselves: ``att_best``, ``att_neg`` and ``att_empty``, the mean weight on the
+    model's slots yet to be generated (still -1; NaN when the model filled all of them).
+    """
     if result.agent is None or result.steps.empty:
         return pd.DataFrame(columns=ATTENTION_COLUMNS)
     received, proxy = slot_attention(result.agent.actor, result.final_states)
     M = result.agent.cfg.models_per_episode
     rows = []
+    L = result.final_states.shape[1]
     for (episode, model), g in result.steps.groupby(["episode", "model"]):
+        filled = int(g.step.max()) + 1  # a collapsed step writes its slot too
         g = g[~g.collapsed]
         neg = g[g.reward < 0]
         if neg.empty:
             continue
         best = int(g.loc[g.reward.idxmax(), "step"])
         n = int(episode) * M + int(model)
+        empty = float(received[n, filled:].mean()) if filled < L else float("nan")
         for s in neg.step.astype(int):
             rows.append({
                 "seed": int(g.seed.iloc[0]), "episode": int(episode), "model": int(model), "best_step": best,
                 "neg_step": s, "diff_attention": float(received[n, best] - received[n, s]),
-                "diff_authors": float(proxy[n, best] - proxy[n, s]),
+                "diff_authors": float(proxy[n, best] - proxy[n, s]), "att_best": float(received[n, best]),
+                "att_neg": float(received[n, s]), "att_empty": empty,
             })  # fmt: skip
     return pd.DataFrame(rows, columns=ATTENTION_COLUMNS)
 

@@ -1,0 +1,393 @@
+r"""The slicing chapter's experiments, one call per scale: :func:`run`.
+
+``run(scale, seed, recorder)`` runs everything ``notebooks/slicing.md`` shows and saves each
+tidy table through the :class:`~edgelearn.core.results.Recorder`:
+
+* ``training_runs``: real classifiers trained over epochs x data fractions, one per service
+  (:func:`training_runs`);
+* ``accuracy_fit``: the exponential accuracy model fitted per service, our reading of the
+  paper's eq. 19 (:func:`fit_models`);
+* ``super_actions``: every super action of the main instance with its performance (eq. 4) under
+  the fitted model *and* under the measured mean accuracies, and whether OLS-RSA keeps it
+  (:func:`super_action_table`), so that OLS-RSA's elimination can be judged on measurements;
+* ``space_sizes`` and ``slot_times``: the decision-space sizes and pre-learning times over a
+  sweep of instances, and the time of one learning slot, both for our EXP3 and for the paper's
+  dense :math:`O(K)` update (:func:`space_sizes`, :func:`slot_times`);
+* ``regret_curves``: OLS, OLS-SA, OLS-RSA, the fixed allocation and uniform random play in three
+  scenarios (:func:`regret_curves`);
+* ``priors``: OLS-SA started from the uniform, SBS and GBS priors (:func:`prior_runs`).
+
+The claims are judged from these tables by :mod:`edgelearn.slicing.claims`. Every random draw
+is seeded from ``seed``, so the same seed gives the same tables (up to wall times).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from edgelearn.core.results import Recorder
+from edgelearn.core.stats import mean_ci
+from edgelearn.exp3 import Exp3, optimal_eta, play
+from edgelearn.slicing.accuracy_model import AccuracyModel, TrainingGrid, fit_accuracy_model, is_monotone, run_grid
+from edgelearn.slicing.ols import (
+    OLS_VARIANTS,
+    SCALES,
+    FixedPolicy,
+    SlicingLosses,
+    SlicingScale,
+    UniformPolicy,
+    exp3_learner,
+    fixed_allocation,
+    gbs_prior,
+    performance,
+    sbs_prior,
+)
+from edgelearn.slicing.system import DecisionSpace, SlicingConfig, build_space, count_space, default_config
+
+SCENARIOS: tuple[str, ...] = ("stationary", "drift", "switch")
+STEP_COLUMNS: dict[str, str] = {
+    "OLS": "feasible decisions (OLS) (s)",
+    "OLS-SA": "super actions (OLS-SA) (s)",
+    "OLS-RSA": "reduced super actions (OLS-RSA) (s)",
+}
+"""Columns of ``space_sizes`` holding each pre-learning step's time (steps 1-3, 4 and 5)."""
+MAX_TIMED_ARMS = 50_000_000  # EXP3 over more arms needs more memory than a laptop has
+
+
+# -- 0. the assumed constants -----------------------------------------------------------------
+def assumption_tables(config: SlicingConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The instance's assumed constants for people: one row per service, and the shared grid and prices."""
+    services = pd.DataFrame(
+        [
+            {
+                "service": s.name,
+                "priority w_m": s.priority,
+                "samples N_m": s.samples,
+                "bits per sample": s.bits_per_sample,
+                "CPU cycles per sample and epoch": s.cycles_per_sample,
+                "max latency (s)": s.max_latency_s,
+                "max cost": s.max_cost,
+            }
+            for s in config.services
+        ]
+    )
+    grid = pd.Series(
+        {
+            "data fractions d": config.fractions,
+            "epochs e": config.epochs,
+            "CPU levels (GHz)": config.cpu_ghz,
+            "rate levels (Mbps)": config.rate_mbps,
+            "total CPU (GHz)": config.total_cpu_ghz,
+            "total rate (Mbps)": config.total_rate_mbps,
+            "access delay (s)": config.access_delay_s,
+            "price per GHz": config.price_cpu,
+            "price per Mbps": config.price_rate,
+        }
+    ).to_frame("value")
+    return services, grid
+
+
+# -- 1. the accuracy model, fitted to real training runs ----------------------------------------
+def training_runs(cfg: SlicingScale, config: SlicingConfig) -> tuple[pd.DataFrame, str]:
+    """Train one classifier grid per service (:func:`run_grid`): the tidy table and its data source."""
+    runs, sources = [], []
+    for service, dataset, pool, n_test in zip(config.services, cfg.train_datasets, cfg.train_pools, cfg.train_tests):
+        grid = TrainingGrid(
+            dataset=dataset,
+            arch=cfg.arch,
+            pool=pool,
+            n_test=n_test,
+            fractions=cfg.train_fractions,
+            max_epochs=cfg.levels,
+            seeds=cfg.train_seeds,
+        )
+        df, source = run_grid(grid, progress=False)
+        runs.append(df.assign(service=service.name))
+        sources.append(f"{service.name}: {source}")
+    return pd.concat(runs, ignore_index=True), " | ".join(sources)
+
+
+def fit_models(training: pd.DataFrame, config: SlicingConfig) -> tuple[list[AccuracyModel], pd.DataFrame]:
+    """Fit :class:`AccuracyModel` to each service's runs: the models and the ``accuracy_fit`` table."""
+    models, rows = [], []
+    epochs = np.asarray(config.epochs, float)
+    for service in (s.name for s in config.services):
+        model, diag = fit_accuracy_model(training[training.service == service])
+        models.append(model)
+        rows.append(
+            {
+                "service": service,
+                **model.params,
+                "r2": diag["r2"],
+                "rmse": diag["rmse"],
+                "max_abs_residual": diag["max_abs_residual"],
+                "monotone": is_monotone(model, epochs, np.linspace(0.01, 1, 50)),
+                **{f"se_{k}": v for k, v in diag["param_se"].items()},
+            }
+        )
+    return models, pd.DataFrame(rows)
+
+
+def models_from_fit(fit_table: pd.DataFrame) -> list[AccuracyModel]:
+    """The fitted models back from the ``accuracy_fit`` table, in its row order."""
+    return [AccuracyModel(r.a, r.b, r.alpha, r.beta) for r in fit_table.itertuples()]
+
+
+def noise_sd(training: pd.DataFrame) -> float:
+    """The simulator's per-slot noise: the mean spread of accuracy over training seeds (0.01 with one seed)."""
+    if training.seed.nunique() < 2:
+        return 0.01
+    return float(training.groupby(["service", "fraction", "epoch"]).accuracy.std().fillna(0).mean())
+
+
+def super_action_table(space: DecisionSpace, models: Sequence[AccuracyModel], training: pd.DataFrame) -> pd.DataFrame:
+    """Every super action of ``space`` with its performance (eq. 4) under the fitted ``models`` and
+    under the *measured* mean accuracies of ``training`` (mean over training seeds, with its
+    standard error ``perf_measured_se``; NaN where a grid cell was not measured or has one seed).
+
+    Columns: ``sa``, ``in_rsa`` (OLS-RSA keeps it), ``fixed`` (the fixed allocation),
+    ``d_<m>``/``e_<m>`` per service, ``perf_model``, ``perf_measured``, ``perf_measured_se``.
+    """
+    fractions, epochs = space.hyper_values()
+    w = space.config.priorities / space.config.priorities.sum()
+    cells = (
+        training.assign(fraction=training.fraction.round(4))
+        .groupby(["service", "fraction", "epoch"])
+        .accuracy.agg(["mean", "sem"])
+    )
+    measured, se2 = np.zeros(len(space.hyper)), np.zeros(len(space.hyper))
+    for m, service in enumerate(s.name for s in space.config.services):
+        keys = pd.MultiIndex.from_arrays([[service] * len(fractions), fractions[:, m].round(4), epochs[:, m]])
+        found = cells.reindex(keys)
+        measured += w[m] * found["mean"].to_numpy()
+        se2 += (w[m] * found["sem"].to_numpy()) ** 2
+    table = pd.DataFrame(
+        {"sa": np.arange(len(space.hyper)), "in_rsa": np.isin(np.arange(len(space.hyper)), space.reduced)}
+    )
+    table["fixed"] = table.sa == fixed_allocation(space)
+    for m in range(space.config.n_services):
+        table[f"d_{m}"], table[f"e_{m}"] = fractions[:, m], epochs[:, m]
+    table["perf_model"] = performance(space, list(models))
+    table["perf_measured"], table["perf_measured_se"] = measured, np.sqrt(se2)
+    return table
+
+
+# -- 2. pre-learning: sizes and times ----------------------------------------------------------
+def space_sizes(cfg: SlicingScale, max_built: int = 3_000_000) -> pd.DataFrame:
+    """|F|, |SA|, |RSA| over the sweep of services x levels (``count_space``, timed), and each
+    pre-learning step's time where ``build_space`` fits (|F| <= ``max_built``)."""
+    rows = []
+    for n_services in cfg.size_services:
+        for levels in cfg.size_levels:
+            instance = default_config(n_services, levels)
+            t0 = time.perf_counter()
+            counted = count_space(instance)
+            row = {"services": n_services, "levels": levels, **{f"|{k}|": v for k, v in counted.items()}}
+            row["count_s"] = time.perf_counter() - t0
+            if counted["OLS"] <= max_built:
+                t0 = time.perf_counter()
+                built = build_space(instance)
+                row["build_s"] = time.perf_counter() - t0
+                row.update({f"{k} (s)": v for k, v in built.seconds.items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def exp3_slot_seconds(n_arms: int, horizon: int, seed: int, slots: int = 400) -> float:
+    """Seconds per slot of our EXP3 (blocked weights, :math:`O(\\sqrt K)` a slot), one run."""
+    learner = Exp3(int(n_arms), float(optimal_eta(horizon, max(n_arms, 2))), n_runs=1, seed=seed)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    for _ in range(slots):
+        learner.update(learner.sample(), rng.random(1))
+    return (time.perf_counter() - t0) / slots
+
+
+def dense_slot_seconds(n_arms: int, horizon: int, seed: int, budget: float = 2e6) -> float:
+    """Seconds per slot of the paper's EXP3 (§IV-A1), which normalises the whole probability
+    vector every slot: :math:`O(K)`. Times ``min(400, budget / K)`` slots (at least 5)."""
+    rng = np.random.default_rng(seed)
+    eta = float(optimal_eta(horizon, max(n_arms, 2)))
+    log_w = np.zeros(int(n_arms))
+    slots = int(np.clip(budget // max(n_arms, 1), 5, 400))
+    t0 = time.perf_counter()
+    for _ in range(slots):
+        p = np.exp(log_w - log_w.max())
+        p /= p.sum()
+        arm = min(int(np.searchsorted(np.cumsum(p), rng.random())), n_arms - 1)
+        log_w[arm] -= eta * rng.random() / p[arm]
+    return (time.perf_counter() - t0) / slots
+
+
+def slot_times(size_table: pd.DataFrame, horizon: int, seed: int) -> pd.DataFrame:
+    """Per-slot time of each learner on every instance of ``size_table``: ours and the dense update."""
+    rows = []
+    for _, row in size_table.iterrows():
+        for method in OLS_VARIANTS:
+            size = int(row[f"|{method}|"])
+            if size > MAX_TIMED_ARMS:
+                continue
+            rows.append(
+                {
+                    "services": row.services,
+                    "levels": row.levels,
+                    "method": method,
+                    "size": size,
+                    "seconds_per_slot": exp3_slot_seconds(size, horizon, seed),
+                    "dense_seconds_per_slot": dense_slot_seconds(size, horizon, seed),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# -- 3. learning online ------------------------------------------------------------------------
+def scenarios(space: DecisionSpace, models: Sequence[AccuracyModel], noise: float) -> dict[str, SlicingLosses]:
+    """The three loss sequences of the chapter (:class:`SlicingLosses`)."""
+    return {name: SlicingLosses(space, tuple(models), scenario=name, noise_sd=noise) for name in SCENARIOS}
+
+
+def optimal_super_action(losses: SlicingLosses, horizon: int) -> int:
+    """The super action with the lowest expected loss averaged over the horizon (64 slots sampled)."""
+    slots = np.linspace(0, horizon - 1, 64).astype(int)
+    return int(np.argmin(np.mean([losses.expected_losses(t, horizon) for t in slots], axis=0)))
+
+
+def regret_curves(
+    space: DecisionSpace, sequences: dict[str, SlicingLosses], cfg: SlicingScale, seed: int
+) -> pd.DataFrame:
+    """Regret curves of OLS, OLS-SA, OLS-RSA (EXP3 at their own :math:`\\eta^*`), the fixed
+    allocation and uniform random play over the super actions, in every scenario; all are scored
+    against the best super action in hindsight. ``p_tracked``: the learner's probability of the
+    scenario's optimal super action (:func:`optimal_super_action`)."""
+    T, curves = cfg.horizon, []
+    for i, (name, losses) in enumerate(sequences.items()):
+        best = optimal_super_action(losses, T)
+        for j, method in enumerate(OLS_VARIANTS):
+            learner, columns = exp3_learner(space, method, T, n_runs=cfg.n_runs, seed=seed + 100 * i + j)
+            track = np.flatnonzero(columns == best)
+            result = play(
+                learner,
+                losses,
+                T,
+                seed=seed + 1000 + i,
+                n_checkpoints=cfg.checkpoints,
+                track_arm=track if track.size else None,
+                arm_columns=columns,
+            )
+            curves.append(result.frame(method=method, scenario=name, size=learner.n_arms, eta=learner.eta))
+        baselines = {
+            "fixed": FixedPolicy(fixed_allocation(space), cfg.n_runs),
+            "uniform": UniformPolicy(len(space.hyper), cfg.n_runs, seed=seed + 100 * i + 50),
+        }
+        for method, policy in baselines.items():
+            result = play(policy, losses, T, seed=seed + 1000 + i, n_checkpoints=cfg.checkpoints)
+            size = 1 if method == "fixed" else len(space.hyper)
+            curves.append(result.frame(method=method, scenario=name, size=size, eta=np.nan))
+    return pd.concat(curves, ignore_index=True)
+
+
+def final_regret(curves: pd.DataFrame) -> pd.DataFrame:
+    """Regret at the horizon per scenario and method (mean, 95 % CI over runs), with the bound
+    :math:`\\sqrt{2TK\\ln K}` of each EXP3 learner and the regret per slot."""
+    T = int(curves.t.max())
+    final = mean_ci(curves[curves.t == T], ["scenario", "method"], "regret")
+    sizes = curves.groupby("method")["size"].first()
+    learners = final.method.isin(OLS_VARIANTS)
+    k = final.method.map(sizes).astype(float)
+    final["bound"] = np.where(learners, np.sqrt(2 * T * k * np.log(np.maximum(k, 2))), np.nan)
+    final["regret / T"] = final["mean"] / T
+    return final
+
+
+# -- 4. priors ---------------------------------------------------------------------------------
+def middle(values: Sequence[float]) -> float:
+    """The middle element of the sorted ``values`` (the upper one of an even count)."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def prior_runs(
+    space: DecisionSpace, losses: SlicingLosses, best: int, cfg: SlicingScale, seed: int, n_checkpoints: int = 4
+) -> pd.DataFrame:
+    """OLS-SA on ``losses`` from the uniform prior, SBS centred on the optimum ``best`` for every
+    subset size, and SBS (middle size) and GBS (middle spread, and every spread at the smallest
+    and the middle offset) with their centre moved away from the optimum towards the centre of the
+    space. Columns: those of :meth:`PlayResult.frame`, ``method``, ``offset``, ``subset_size``,
+    ``sigma``, ``holds_optimum`` (the prior gives the optimum positive mass) and ``space_size``."""
+    T, K = cfg.horizon, len(space.hyper)
+    coords = space.coordinates()
+    direction = coords.mean(axis=0) - coords[best]
+    direction /= np.linalg.norm(direction)
+    uniform_eta = float(optimal_eta(T, K))
+
+    def one(prior: np.ndarray, eta: float, tag: str, k: int, offset=0.0, size=np.nan, sigma=np.nan) -> pd.DataFrame:
+        learner, columns = exp3_learner(
+            space, "OLS-SA", T, n_runs=cfg.n_runs, seed=seed + 5_000 + k, prior=prior, eta=eta
+        )
+        result = play(learner, losses, T, seed=seed + 1000, n_checkpoints=n_checkpoints, arm_columns=columns)
+        return result.frame(
+            method=tag, offset=offset, subset_size=size, sigma=sigma, holds_optimum=bool(prior[best] > 0), space_size=K
+        )
+
+    def sbs_eta(size: int) -> float:
+        return float(optimal_eta(T, K, 1 / size, size)) if size > 1 else 1.0
+
+    sizes = [s for s in cfg.prior_sizes if s <= K]
+    mid_size, mid_sigma = middle(sizes), middle(cfg.prior_sigmas)
+    sweep_offsets = (min(cfg.prior_offsets), middle(cfg.prior_offsets))
+    rows = [one(np.full(K, 1 / K), uniform_eta, "uniform", 0)]
+    for k, size in enumerate(sizes):
+        rows.append(one(sbs_prior(space, coords[best], size), sbs_eta(size), "SBS", 10 + k, size=size))
+    for k, offset in enumerate(cfg.prior_offsets):
+        centre = coords[best] + offset * direction
+        rows.append(one(sbs_prior(space, centre, mid_size), sbs_eta(mid_size), "SBS", 20 + k, offset, size=mid_size))
+        rows.append(one(gbs_prior(space, centre, mid_sigma), uniform_eta, "GBS", 30 + k, offset, sigma=mid_sigma))
+        for j, sigma in enumerate(cfg.prior_sigmas):
+            if sigma != mid_sigma and offset in sweep_offsets:
+                rows.append(
+                    one(gbs_prior(space, centre, sigma), uniform_eta, "GBS", 40 + 10 * k + j, offset, sigma=sigma)
+                )
+    return pd.concat(rows, ignore_index=True)
+
+
+def prior_summary(priors: pd.DataFrame) -> pd.DataFrame:
+    """Regret at the horizon per prior configuration: mean and 95 % CI over runs (-1 marks 'not set')."""
+    final = priors[priors.t == priors.t.max()].fillna({"subset_size": -1, "sigma": -1})
+    return mean_ci(final, ["method", "offset", "subset_size", "sigma", "holds_optimum"], "regret")
+
+
+# -- 5. everything at a scale ------------------------------------------------------------------
+def run(scale: str, seed: int, recorder: Recorder, cfg: SlicingScale | None = None) -> dict[str, pd.DataFrame]:
+    """Run the chapter's experiments at ``scale`` and save every table through ``recorder``.
+
+    ``cfg`` overrides the scale's sizes (tests pass a smaller one). Returns the tables by name,
+    as read back from the recorder: ``training_runs``, ``accuracy_fit``, ``super_actions``,
+    ``space_sizes``, ``slot_times``, ``regret_curves`` and ``priors``.
+    """
+    cfg = SCALES[scale] if cfg is None else cfg
+    config = default_config(2, cfg.levels)
+    tables: dict[str, pd.DataFrame] = {}
+
+    def save(name: str, df: pd.DataFrame) -> pd.DataFrame:
+        recorder.save(name, df)
+        tables[name] = recorder.load(name)
+        return tables[name]
+
+    training, source = training_runs(cfg, config)
+    recorder.set_data_source(source)
+    training = save("training_runs", training)
+    models, fit_table = fit_models(training, config)
+    save("accuracy_fit", fit_table)
+    space = build_space(config)
+    save("super_actions", super_action_table(space, models, training))
+    sizes = save("space_sizes", space_sizes(cfg))
+    save("slot_times", slot_times(sizes, cfg.horizon, seed))
+    sequences = scenarios(space, models, noise_sd(training))
+    save("regret_curves", regret_curves(space, sequences, cfg, seed))
+    best = optimal_super_action(sequences["stationary"], cfg.horizon)
+    save("priors", prior_runs(space, sequences["stationary"], best, cfg, seed))
+    return tables

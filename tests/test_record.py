@@ -1,0 +1,109 @@
+"""Recorded runs: resumable maps, `make record`'s runner, and recorded results that are loaded
+with the modules changed since they were made (never refused, never shown as current)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from edgelearn.core import record
+from edgelearn.core.pool import resumable_map
+from edgelearn.core.record import ALL_SCALES
+from edgelearn.core.store import DiskCache
+
+
+def square_and_mark(folder: str, k: int) -> int:
+    """A task that leaves a file for every time it runs."""
+    marks = Path(folder)
+    n = len(list(marks.glob(f"{k}-*")))
+    (marks / f"{k}-{n}").touch()
+    return k * k
+
+
+def test_resumable_map_computes_only_the_tasks_it_has_not_kept(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    cache = DiskCache(tmp_path / "cache", "edgelearn.core.pool")
+    tasks = [(str(marks), k) for k in range(5)]
+    seen = []
+    assert resumable_map(square_and_mark, tasks, cache, workers=2, progress=seen.append) == [0, 1, 4, 9, 16]
+    assert sorted(seen) == [0, 1, 4, 9, 16] and len(list(marks.iterdir())) == 5
+    cache.path(tasks[3]).unlink()  # as if the run had been killed before task 3 finished
+    assert resumable_map(square_and_mark, tasks, cache, workers=2) == [0, 1, 4, 9, 16]
+    assert sorted(p.name for p in marks.iterdir()) == ["0-0", "1-0", "2-0", "3-0", "3-1", "4-0"]
+    assert resumable_map(square_and_mark, tasks, None, backend="serial") == [0, 1, 4, 9, 16]  # no cache: plain map
+
+
+def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "checkpoints_root", lambda: tmp_path / "checkpoints")
+    summary = record.record("ats", "smoke", root=tmp_path / "recorded", workers=1, backend="serial")
+    folder = tmp_path / "recorded" / "ats" / "smoke"
+    assert {"episodes", "psi", "claims"} <= set(summary["tables"])
+    assert json.loads((folder / "RECORD.json").read_text())["wall_time_s"] == summary["wall_time_s"]
+    assert any((tmp_path / "checkpoints" / "ats" / "smoke").glob("*.pkl")), "the runs were not kept for a resume"
+    loaded = record.load_recorded("ats", "smoke", root=tmp_path / "recorded")
+    assert loaded.current and set(loaded.tables) >= {"episodes", "claims"}
+    assert len(loaded.tables["claims"]) == 10
+    # the same run again resumes from the kept runs and gives the same tables
+    again = record.record("ats", "smoke", root=tmp_path / "recorded", workers=1, backend="serial")
+    assert again["tables"] == summary["tables"]
+    episodes = pd.read_csv(folder / "episodes.csv")
+    pd.testing.assert_frame_equal(
+        episodes.drop(columns=[c for c in episodes if "second" in c or c.endswith("_s")]),
+        loaded.tables["episodes"].drop(columns=[c for c in episodes if "second" in c or c.endswith("_s")]),
+    )
+    # code edited since: the result is loaded and says which modules changed
+    meta = json.loads((folder / "RECORD.json").read_text())
+    some = next(iter(meta["code"]["files"]))
+    meta["code"]["files"][some] = "0" * 12
+    (folder / "RECORD.json").write_text(json.dumps(meta))
+    stale = record.load_recorded("ats", "smoke", root=tmp_path / "recorded")
+    assert not stale.current and stale.changed == [some]
+
+
+def test_record_names_bad_input():
+    assert "deciding" in ALL_SCALES
+    with pytest.raises(ValueError, match="'paper' must be one of"):
+        record.record("nope", "smoke")
+    with pytest.raises(ValueError, match="scale"):
+        record.record("ats", "huge")
+    assert record.load_recorded("ats", "smoke", root=Path("/nonexistent")) is None
+
+
+def test_the_scorecard_shows_recorded_verdicts_and_marks_stale_ones(tmp_path, monkeypatch, results_dir):
+    from edgelearn.core import scorecard
+    from edgelearn.core.results import Recorder
+
+    monkeypatch.setattr(record, "recorded_root", lambda: tmp_path / "recorded")
+    card = scorecard.scorecard("smoke", ["exp3"])
+    assert set(card.recorded_verdict) == {scorecard.NOT_RECORDED}
+    assert "Recorded" not in scorecard.card_html(card)  # no column while nothing is recorded
+    with record.results_in(tmp_path / "recorded"):
+        rec = Recorder("exp3", "deciding", seeds=0, data_source="test")
+        claims = [scorecard.Claim("regret_bound", scorecard.PARTLY, "ratio 1.1", "test", "above 1")]
+        rec.save("claims", scorecard.claims_frame("exp3", claims))
+    summary = {"paper": "exp3", "scale": "deciding", "code": rec.base["code"]}
+    (tmp_path / "recorded" / "exp3" / "deciding" / "RECORD.json").write_text(json.dumps(summary))
+    card = scorecard.scorecard("smoke", ["exp3"]).set_index("claim_id")
+    assert card.loc["regret_bound", "recorded_verdict"] == scorecard.PARTLY
+    assert card.loc["sqrt_growth", "recorded_verdict"] == scorecard.NOT_RECORDED
+    html = scorecard.card_html(card.reset_index())
+    assert "Recorded (deciding)" in html and "ratio 1.1" in html and "made by older code" not in html
+    summary["code"]["files"][next(iter(summary["code"]["files"]))] = "0" * 12
+    (tmp_path / "recorded" / "exp3" / "deciding" / "RECORD.json").write_text(json.dumps(summary))
+    assert "made by older code" in scorecard.card_html(scorecard.scorecard("smoke", ["exp3"]))
+
+
+def test_every_recorded_run_in_git_loads_and_is_current_or_marked():
+    from edgelearn.core import scorecard
+
+    found = sorted(record.recorded_root().glob("*/*/RECORD.json"))
+    for summary in found:
+        paper, scale = summary.parent.parent.name, summary.parent.name
+        loaded = record.load_recorded(paper, scale)
+        assert loaded is not None and "claims" in loaded.tables, summary
+        html = scorecard.card_html(scorecard.scorecard("laptop", [paper], recorded_scale=scale))
+        assert loaded.current or "made by older code" in html, f"{paper}/{scale}: stale and not marked"

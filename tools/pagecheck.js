@@ -1,0 +1,65 @@
+// The layout checks of tools/pagecheck.py, run in the page after MathJax has typeset it.
+// Returns a list of [kind, detail] pairs.
+() => {
+  const out = [];
+  const article = document.querySelector('main article') || document.querySelector('main');
+  if (!article) return out;
+  const col = article.getBoundingClientRect();
+  const describe = (el) => (el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+      (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '') +
+      ' "' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 50).replace(/\s+/g, ' ') + '"');
+  // maths
+  document.querySelectorAll('mjx-merror').forEach(e => out.push(['MathJax error', describe(e.closest('mjx-container') || e)]));
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    const p = node.parentElement;
+    if (p.closest('pre, code, script, style, mjx-container, .highlight, textarea')) continue;
+    if (/\$\$|\\begin\{|\\\(|\\\[|\\frac/.test(node.textContent)) out.push(['maths not typeset', node.textContent.trim().slice(0, 80)]);
+  }
+  // content wider than the column, unless it sits in a scrollable container
+  const scrollable = (el) => {
+    for (let a = el.parentElement; a && a !== article.parentElement; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (['auto', 'scroll'].includes(s.overflowX) && a.scrollWidth > a.clientWidth - 1) return true;
+    }
+    return false;
+  };
+  const wide = new Set();
+  article.querySelectorAll('mjx-container[display="true"], img, table, pre, figure, .sd-card, .cell_output, p, dl').forEach(el => {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0) return;
+    if ((r.right > col.right + 2 || r.left < col.left - 2) && !scrollable(el)) {
+      if (![...wide].some(w => w.contains(el))) { wide.add(el); out.push(['wider than its column', describe(el)]); }
+    }
+    if (el.tagName === 'MJX-CONTAINER' && el.scrollWidth > el.clientWidth + 2) {
+      out.push(['equation wider than its column (' + el.scrollWidth + ' > ' + el.clientWidth + ' px)', describe(el)]);
+    } else if (el.tagName === 'MJX-CONTAINER') {
+      for (let a = el.parentElement; a && a !== article; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (s.overflowX === 'hidden' && a.scrollWidth > a.clientWidth + 2) { out.push(['equation cut off', describe(el)]); break; }
+      }
+    }
+  });
+  // boxes over a theorem or proof
+  const boxes = [...article.querySelectorAll('.theorem, .lemma, .proof, .corollary, .proposition, div.admonition.theorem')];
+  const others = [...article.querySelectorAll('img, figure, table, .sd-card, .cell_output, mjx-container[display="true"]')];
+  for (const box of boxes) {
+    const b = box.getBoundingClientRect();
+    for (const el of others) {
+      if (box.contains(el) || el.contains(box)) continue;
+      const r = el.getBoundingClientRect();
+      const w = Math.min(b.right, r.right) - Math.max(b.left, r.left), h = Math.min(b.bottom, r.bottom) - Math.max(b.top, r.top);
+      if (w > 2 && h > 2) out.push(['overlaps a theorem or proof', describe(el) + ' over ' + describe(box)]);
+    }
+  }
+  // images: loaded, and each figure once
+  const seen = {};
+  article.querySelectorAll('img').forEach(img => {
+    if (!img.complete || img.naturalWidth === 0) out.push(['image does not load', img.getAttribute('src')]);
+    const key = img.getAttribute('src');
+    if (key && !key.endsWith('.svg')) { seen[key] = (seen[key] || 0) + 1; }
+  });
+  Object.entries(seen).forEach(([src, n]) => { if (n > 1) out.push(['figure shown ' + n + ' times', src]); });
+  return out;
+}
