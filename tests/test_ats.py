@@ -112,6 +112,19 @@ def test_a_training_job_changes_the_q_network_and_scores_fresh_experience():
     assert any(not np.allclose(a.numpy(), b.detach().numpy()) for a, b in zip(before, agent.q.parameters()))
 
 
+def test_the_q_network_computes_exactly_what_its_layers_compute():
+    # QNetwork skips nn.Module's per-layer dispatch: outputs and gradients must stay bit-identical
+    net = ats.q_network(7, 3, (16, 16))
+    plain = torch.nn.Sequential(*net)  # the same layers (and parameters), called module by module
+    x = torch.rand(5, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(net(x[0]), plain(x[0])) and torch.equal(net(x), plain(x))
+    net(x).square().sum().backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    plain(x).square().sum().backward()
+    assert all(torch.equal(g, p.grad) for g, p in zip(grads, plain.parameters()))
+
+
 def test_psi_is_recorded_and_ats_trains_rarely_once_trusted():
     cfg = replace(SMOKE, episodes=6, training=replace(SMOKE.training, td_tolerance=10.0))
     out = ats.run("ATS", "stationary", cfg, seed=1, record_psi=True)

@@ -70,6 +70,8 @@ def test_record_names_bad_input():
         record.record("nope", "smoke")
     with pytest.raises(ValueError, match="scale"):
         record.record("ats", "huge")
+    with pytest.raises(ValueError, match="exp3 defines no 'deciding' scale yet"):
+        record.record("exp3", "deciding")
     assert record.load_recorded("ats", "smoke", root=Path("/nonexistent")) is None
 
 

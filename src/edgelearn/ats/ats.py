@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from edgelearn.ats.mec import MECConfig, MECEnv
@@ -159,13 +160,25 @@ def load_schedule(scenario: str, cfg: ATSScale) -> np.ndarray:
 # -- the Double DQN scheduler ------------------------------------------------------------------
 
 
-def q_network(obs_dim: int, n_actions: int, hidden: tuple[int, ...]) -> nn.Sequential:
+class QNetwork(nn.Sequential):
+    """An MLP of ``nn.Linear`` and ``nn.ReLU`` layers (built by :func:`q_network`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # The very calls nn.Linear and nn.ReLU make (F.linear, torch.relu: the same numbers), without
+        # one nn.Module dispatch per layer: on the single observation a scheduler acts on, that
+        # dispatch costs more than the arithmetic.
+        for layer in self:
+            x = F.linear(x, layer.weight, layer.bias) if isinstance(layer, nn.Linear) else torch.relu(x)
+        return x
+
+
+def q_network(obs_dim: int, n_actions: int, hidden: tuple[int, ...]) -> QNetwork:
     """An MLP from the observation to one Q-value per action."""
     layers, width = [], obs_dim
     for h in hidden:
         layers += [nn.Linear(width, h), nn.ReLU()]
         width = h
-    return nn.Sequential(*layers, nn.Linear(width, n_actions))
+    return QNetwork(*layers, nn.Linear(width, n_actions))
 
 
 class DoubleDQNAgent:
@@ -187,16 +200,16 @@ class DoubleDQNAgent:
         self.updates = 0
         self.relative_td = float("inf")  # smoothed |delta| / |Q| of recent training jobs
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(self, obs: np.ndarray, epsilon: float, valid: np.ndarray | None = None) -> int:
         """epsilon-greedy on the online network, among the ``valid`` actions when a mask is given."""
-        valid = np.ones(self.n_actions, dtype=bool) if valid is None else valid
         if self.rng.random() < epsilon:
+            valid = np.ones(self.n_actions, dtype=bool) if valid is None else valid
             return int(self.rng.choice(np.flatnonzero(valid)))
         q = self.q(torch.from_numpy(obs)).numpy()
-        return int(np.where(valid, q, -np.inf).argmax())
+        return int(q.argmax() if valid is None else np.where(valid, q, -np.inf).argmax())
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def values(self, obs: np.ndarray) -> np.ndarray:
         """:math:`V(s) = \\max_a Q(s, a)` of a batch of observations."""
         return self.q(torch.from_numpy(np.asarray(obs, dtype=np.float32))).max(dim=-1).values.numpy()

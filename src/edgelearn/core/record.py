@@ -72,10 +72,13 @@ def results_in(folder: Path) -> Iterator[None]:
             os.environ[RESULTS_ENV] = before
 
 
-def _chapter(paper: str) -> tuple[Any, Any]:
+def _chapter(paper: str, scale: str) -> tuple[Any, Any]:
     if paper not in PAPERS:
         raise ValueError(f"'paper' must be one of {', '.join(PAPERS)}, got {paper!r}")
     experiments = importlib.import_module(f"edgelearn.{paper}.experiments")
+    scales = getattr(importlib.import_module(f"edgelearn.{paper}"), "SCALES", None)
+    if scales is not None and scale not in tuple(scales):
+        raise ValueError(f"{paper} defines no {scale!r} scale yet (its scales: {', '.join(scales)})")
     claims = importlib.import_module(f"edgelearn.{paper}.claims")
     for name in ("recorder", "run"):
         if not callable(getattr(experiments, name, None)):
@@ -95,7 +98,7 @@ def record(
     """Run ``paper``'s experiments at ``scale`` into ``root`` (default :func:`recorded_root`), judge its
     claims, and write ``RECORD.json``; return that summary."""
     check_scale(scale, ALL_SCALES)
-    experiments, claims = _chapter(paper)
+    experiments, claims = _chapter(paper, scale)
     root = root or recorded_root()
     options = {"workers": workers, "backend": backend, "checkpoints": checkpoints_root() / paper / scale}
     accepted = inspect.signature(experiments.run).parameters

@@ -81,12 +81,13 @@ class ReplayBuffer:
         return slots
 
     def _gather(self, idx: torch.Tensor) -> Batch:
+        # index_select copies the same rows as ``tensor[idx]`` with less per-call overhead
         return {
-            "obs": self.obs[idx],
-            "action": self.action[idx],
-            "reward": self.reward[idx],
-            "next_obs": self.next_obs[idx],
-            "done": self.done[idx],
+            "obs": self.obs.index_select(0, idx),
+            "action": self.action.index_select(0, idx),
+            "reward": self.reward.index_select(0, idx),
+            "next_obs": self.next_obs.index_select(0, idx),
+            "done": self.done.index_select(0, idx),
             "index": idx,
         }
 
@@ -115,6 +116,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"'alpha' and 'beta' must be >= 0, got {alpha}, {beta}")
         self.alpha, self.beta, self.eps = alpha, beta, eps
         self.priority = np.zeros(self.capacity)  # p_i ** alpha
+        # scratch arrays for sample(): P(i) and its running sum, reused instead of two fresh
+        # capacity-sized arrays (and their page faults) per minibatch
+        self._probs = np.empty(self.capacity)
+        self._cumulative = np.empty(self.capacity)
         self.max_priority = 1.0
         self.rng = np.random.default_rng(int(self.generator.initial_seed()))
 
@@ -133,8 +138,12 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         beta = self.beta if beta is None else beta
-        probs = self.probabilities()
-        idx = np.minimum(np.searchsorted(np.cumsum(probs), self.rng.random(batch_size) * probs.sum()), self.size - 1)
+        # inverse-CDF draw: the first i whose running sum of P exceeds u * sum(P), u ~ U[0, 1);
+        # the same arithmetic as probabilities() and np.cumsum, written into the scratch arrays
+        p = self.priority[: self.size]
+        probs = np.divide(p, p.sum(), out=self._probs[: self.size])
+        cumulative = np.cumsum(probs, out=self._cumulative[: self.size])
+        idx = np.minimum(np.searchsorted(cumulative, self.rng.random(batch_size) * probs.sum()), self.size - 1)
         weight = (self.size * probs[idx]) ** (-beta)
         batch = self._gather(torch.as_tensor(idx, device=self.device))
         batch["weight"] = torch.as_tensor(weight / weight.max(), dtype=torch.float32, device=self.device)
