@@ -64,6 +64,10 @@ DEFECTIVE = {
     "warn": ('<div class="cell_output"><pre>UserWarning: careful</pre></div>', "warning in an output"),
     "path": ('<div class="cell_output"><pre>read from /home/me/data</pre></div>', "local path in an output"),
     "wide": ('<table style="width:900px"><tr><td>x</td></tr></table>', "wider than its column"),
+    "longline": (
+        '<div class="cell_output"><pre>' + "Config(" + "x=1, " * 300 + ")</pre></div>",
+        "output line far wider than its column",
+    ),
     "params": ('<div class="cell tag_injected-parameters"><pre>scale = "smoke"</pre></div>', "parameter cell shown"),
     "maths": (r"<p>the bound $$\frac{a}{b}$$ stays raw</p>", "maths not typeset"),
     "over": (

@@ -53,3 +53,38 @@ def test_every_row_is_shown():
     frame = pd.DataFrame({"x": np.arange(500) / 7})
     with pd.option_context("display.max_rows", 10):
         assert len(_cells(table(frame))) == 500
+
+
+def test_settings_table_flattens_nested_configurations_and_records():
+    from dataclasses import dataclass, field
+
+    from edgelearn.core.plotting import settings_table
+
+    @dataclass(frozen=True)
+    class Inner:
+        steps: int = 20_000
+        sizes: tuple[int, ...] = (1, 2, 3)
+
+    @dataclass(frozen=True)
+    class Outer:
+        env: str = "cartpole"
+        teacher: Inner = field(default_factory=Inner)
+
+    shown = settings_table(Outer()).data
+    assert list(shown.setting) == ["env", "teacher.steps", "teacher.sizes"]
+    assert list(shown.value) == ["cartpole", "20000", "1, 2, 3"]
+    record = settings_table({"scale": "smoke", "code": {"hash": "abc"}, "none": None}).data
+    assert list(record.setting) == ["scale", "code.hash", "none"] and record.value.iloc[-1] == "—"
+
+
+def test_the_recorders_summary_sums_the_wall_time_of_its_tables(results_dir):
+    import pandas as pd
+
+    from edgelearn.core.results import Recorder
+
+    rec = Recorder("exp3", "smoke", seeds=[0], data_source="synthetic losses")
+    rec.save("a", pd.DataFrame({"x": [1]}))
+    rec.save("b", pd.DataFrame({"x": [2]}))
+    brief = rec.summary(extra_field=1)
+    assert brief["scale"] == "smoke" and brief["data_source"] == "synthetic losses" and brief["extra_field"] == 1
+    assert len(brief["code fingerprint"]) == 12 and brief["wall time of the tables (s)"] >= 0

@@ -41,6 +41,10 @@
       }
     }
   });
+  // an output line that runs far past its column (a one-line repr of a configuration): scrollable, but unreadable
+  article.querySelectorAll('.cell_output pre, .output pre').forEach(pre => {
+    if (pre.scrollWidth > 1.5 * pre.clientWidth) out.push(['output line far wider than its column', describe(pre)]);
+  });
   // boxes over a theorem or proof
   const boxes = [...article.querySelectorAll('.theorem, .lemma, .proof, .corollary, .proposition, div.admonition.theorem')];
   const others = [...article.querySelectorAll('img, figure, table, .sd-card, .cell_output, mjx-container[display="true"]')];

@@ -7,8 +7,9 @@ MathJax has typeset it. A page fails on: maths left untypeset or a MathJax error
 overlapping a theorem or proof box; content wider than its column (a displayed equation included);
 the same figure shown twice; a papermill parameter cell shown; an image that does not load; a
 link to a page or anchor of the book that does not exist; a glue placeholder; a cell output that
-shows a warning or a local path; a figure without alt text (none, or a file name for one); a figure
-caption that does not say at which scale (smoke, laptop, paper) the figure was made. Chromium comes
+shows a warning, a local path or a line far wider than its column; a figure without alt text (none,
+or a file name for one); a figure caption that does not say at which scale (smoke, laptop, paper)
+the figure was made. Chromium comes
 from the system (Debian: ``apt-get install chromium``), driven by Playwright.
 """
 

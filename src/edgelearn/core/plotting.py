@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -151,3 +154,19 @@ def table(df: pd.DataFrame | pd.Series, digits: int = 3, na: str = "—", names:
             formats[col] = lambda x: _cell(x, na)
     styled = df.style.hide(axis="index").format(formats, na_rep=na)
     return styled.relabel_index([_name(col, names) for col in df.columns], axis="columns")
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict) and value:
+        return [row for key, item in value.items() for row in _flatten(item, f"{prefix}{key}.")]
+    return [(prefix.rstrip("."), value)]
+
+
+def settings_table(settings: Any) -> Styler:
+    """A configuration (a dataclass, nested ones included) or a record such as a result's
+    provenance, as a two-column table of ``setting`` and ``value``, nested names joined by dots
+    (``teacher.steps``): readable where the object's one-line repr would run off the page."""
+    rows = [(key, _cell(item, "—")) for key, item in _flatten(settings)]
+    return table(pd.DataFrame(rows, columns=["setting", "value"]))

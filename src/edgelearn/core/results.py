@@ -241,6 +241,19 @@ class Recorder:
         self.saved[name] = path
         return path
 
+    def summary(self, **extra: Any) -> dict[str, Any]:
+        """The run's provenance in brief, for a notebook's last cell: scale, seeds, data source,
+        commit, code fingerprint, packages, device, and the wall time of every table saved so far;
+        ``extra`` fields are added."""
+        wall = sum(json.loads(path.with_suffix(".json").read_text())["wall_time_s"] for path in self.saved.values())
+        keep = ("scale", "seeds", "data_source", "git_commit", "packages", "device")
+        brief = {key: self.base[key] for key in keep if key in self.base}
+        return (
+            brief
+            | {"code fingerprint": self.base["code"]["hash"], "wall time of the tables (s)": round(wall, 1)}
+            | extra
+        )
+
     def load(self, name: str) -> pd.DataFrame:
         """Read back a table this run saved, checked against the current source."""
         return load_result(self.paper, self.scale, name, require_current=True)[0]
