@@ -85,11 +85,62 @@ def test_an_edit_makes_exactly_the_dependent_results_stale(library_copy, module)
     path = copy / "src" / "edgelearn" / module
     original = path.read_bytes()
     try:
-        path.write_bytes(original + b"\n# an edit\n")
+        path.write_bytes(original + b"\n_AN_EDIT = 1\n")
         assert set(_run(copy, recorded, "check")) == EDITS[module]
     finally:
         path.write_bytes(original)
     assert _run(copy, recorded, "check") == []  # the same source is current again
+
+
+def test_documentation_edits_keep_results_current_and_byte_records_still_compare(library_copy):
+    copy, recorded = library_copy
+    path = copy / "src" / "edgelearn" / "ats" / "mec.py"
+    original = path.read_bytes()
+    try:
+        text = original.decode()
+        first = text.index('"""') + 3
+        path.write_text(text[:first] + "A corrected sentence. " + text[first:] + "\n# a comment\n\n")
+        assert _run(copy, recorded, "check") == []  # docstrings, comments, blank lines: still current
+        # a record without a method (made before it existed) hashed its files as bytes: any edit shows
+        legacy = {"ats results": {**_bytes_record(copy, RESULTS["ats results"], original, path)}}
+        assert _run(copy, legacy, "check") == ["ats results"]
+    finally:
+        path.write_bytes(original)
+
+
+def _bytes_record(copy: Path, module: str, original: bytes, path: Path) -> dict:
+    edited = path.read_bytes()
+    path.write_bytes(original)
+    try:
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import json,sys; from edgelearn.core import store; "
+                "print(json.dumps(store.code_fingerprint(sys.argv[1], 'bytes').as_dict()))",
+                module,
+            ],
+            env={**os.environ, "PYTHONPATH": str(copy / "src")},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        path.write_bytes(edited)
+    record = json.loads(out.stdout)
+    del record["method"]
+    return record
+
+
+def test_code_text_drops_comments_docstrings_and_blank_lines_only():
+    source = (
+        'r"""Módule."""\n\nX = 1  # ünits\n"""X\'s docstring."""\n\n'
+        'def f(a):\n    """Doc\n    more."""\n    return a + "#"\n'
+    )
+    assert store.code_text(source) == 'X = 1\ndef f(a):\n    return a + "#"'
+    assert store.code_text(source.replace("a + ", "a * ")) != store.code_text(source)
+    with pytest.raises(ValueError, match="'method'"):
+        store.code_fingerprint("edgelearn.core.scales", "words")
 
 
 def test_an_edit_to_the_data_loader_reaches_every_result_trained_on_images(library_copy):
@@ -97,7 +148,7 @@ def test_an_edit_to_the_data_loader_reaches_every_result_trained_on_images(libra
     path = copy / "src" / "edgelearn" / "core" / "data.py"
     original = path.read_bytes()
     try:
-        path.write_bytes(original + b"\n# normalisation changed\n")
+        path.write_bytes(original + b"\n_NORMALISATION_CHANGED = True\n")
         stale = set(_run(copy, recorded, "check"))
     finally:
         path.write_bytes(original)

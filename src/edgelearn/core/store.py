@@ -7,12 +7,14 @@ searches and the partial rows of a resumable build. They share three things:
 1. **Atomic writes.** :func:`write_atomic` writes to a temporary file in the target folder,
    forces it to disk and renames it into place: a reader sees the old file or the new one,
    never half of one, and an interrupted write leaves nothing behind.
-2. **One staleness rule.** A stored result is *current* when the source code of the modules it
-   depends on is unchanged. :func:`code_fingerprint` names those modules (a package stands for
-   every module it imports) and follows their ``edgelearn`` imports transitively, so the
-   fingerprint of ``edgelearn.od3`` covers the OD3 package and the parts of the core it uses,
-   and nothing of MA2ML. Every kind of stored result records a fingerprint and is checked with
-   :func:`check_current`, which names the files that changed.
+2. **One staleness rule.** A stored result is *current* when the code of the modules it depends
+   on is unchanged: their source without comments, docstrings and blank lines
+   (:func:`code_text`), so that a corrected docstring does not throw away a two-hour run.
+   :func:`code_fingerprint` names those modules (a package stands for every module it imports)
+   and follows their ``edgelearn`` imports transitively, so the fingerprint of ``edgelearn.od3``
+   covers the OD3 package and the parts of the core it uses, and nothing of MA2ML.
+   Every kind of stored result records a fingerprint and is checked with :func:`check_current`,
+   which names the files that changed.
 3. **A disk cache** (:class:`DiskCache`) keyed by a description of the computation *and* its
    fingerprint: editing the code that produced an entry makes it a miss, never a silent reuse.
 
@@ -33,6 +35,7 @@ import os
 import pickle
 import re
 import tempfile
+import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -186,12 +189,51 @@ def dependencies(modules: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
+def code_text(source: str | bytes) -> str:
+    """The code of a Python source file: without comments, docstrings (any statement that is
+    only a string, as after a module-level constant), blank lines and trailing spaces.
+
+    Two files with the same code text behave the same, so a fingerprint over it ignores edits to
+    documentation. Positions come from :mod:`ast` and :mod:`tokenize`, whose output for one file
+    does not depend on the Python version, so a result recorded under one version is current
+    under another.
+    """
+    text = source.decode("utf-8") if isinstance(source, bytes) else source
+    lines = text.splitlines()
+    spans: list[tuple[int, int, int, int]] = []  # (line, column, end line, end column), 1-based lines
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            # ast columns count UTF-8 bytes; convert them to characters of the line
+            start = len(lines[node.lineno - 1].encode()[: node.col_offset].decode())
+            end = len(lines[node.end_lineno - 1].encode()[: node.end_col_offset].decode())
+            spans.append((node.lineno, start, node.end_lineno, end))
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            spans.append((*token.start, *token.end))
+    for line, column, end_line, end_column in sorted(spans, reverse=True):  # later spans first
+        head, tail = lines[line - 1][:column], lines[end_line - 1][end_column:]
+        lines[line - 1 : end_line] = [head + tail]
+    return "\n".join(stripped for line in lines if (stripped := line.rstrip()))
+
+
+FINGERPRINT_METHODS: tuple[str, ...] = ("code", "bytes")
+"""How a file is hashed: ``code`` hashes its :func:`code_text` (the default); ``bytes`` hashes the
+file as it is, which is how results recorded before the ``method`` field existed were made."""
+
+
+@functools.cache
+def _file_hash(path: Path, mtime_ns: int, method: str) -> str:
+    data = path.read_bytes()
+    return sha256(code_text(data).encode() if method == "code" else data)[:12]
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """The source a result depends on: the modules named, and a hash of each file they reach."""
 
     modules: tuple[str, ...]
-    files: dict[str, str]  # module name -> SHA-256 (12 hex digits) of its source
+    files: dict[str, str]  # module name -> SHA-256 (12 hex digits) of its code (see ``method``)
+    method: str = "code"  # one of FINGERPRINT_METHODS
 
     @property
     def hash(self) -> str:
@@ -199,26 +241,33 @@ class Fingerprint:
         return key_hash(self.files, 12)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"modules": list(self.modules), "files": dict(self.files), "hash": self.hash}
+        return {"modules": list(self.modules), "files": dict(self.files), "hash": self.hash, "method": self.method}
 
 
-def code_fingerprint(modules: str | Sequence[str]) -> Fingerprint:
-    """The :class:`Fingerprint` of ``modules`` (a name or several) and everything they import."""
+def code_fingerprint(modules: str | Sequence[str], method: str = "code") -> Fingerprint:
+    """The :class:`Fingerprint` of ``modules`` (a name or several) and everything they import;
+    ``method`` says how each file is hashed (:data:`FINGERPRINT_METHODS`)."""
+    if method not in FINGERPRINT_METHODS:
+        raise ValueError(f"'method' must be one of {', '.join(FINGERPRINT_METHODS)}, got {method!r}")
     names = (modules,) if isinstance(modules, str) else tuple(modules)
     if not names:
         raise ValueError("'modules' must name at least one edgelearn module")
-    files = {name: sha256(_module_file(name).read_bytes())[:12] for name in dependencies(names)}
-    return Fingerprint(tuple(sorted(names)), files)
+    files = {}
+    for name in dependencies(names):
+        path = _module_file(name)
+        files[name] = _file_hash(path, path.stat().st_mtime_ns, method)
+    return Fingerprint(tuple(sorted(names)), files, method)
 
 
 def changed_modules(recorded: dict[str, Any] | None) -> list[str]:
     """The modules whose source differs from a recorded fingerprint (``as_dict`` form); all
     modules recorded or now depended on count, so an added or removed import shows too.
-    An empty list means the result is current. A missing record counts as everything changed."""
+    An empty list means the result is current. A missing record counts as everything changed.
+    The files are hashed as the record's were (its ``method``; ``bytes`` when it names none)."""
     if not recorded or "modules" not in recorded or "files" not in recorded:
         return ["(no code fingerprint recorded)"]
     try:
-        now = code_fingerprint(recorded["modules"]).files
+        now = code_fingerprint(recorded["modules"], recorded.get("method", "bytes")).files
     except ValueError:
         return sorted(recorded["modules"])  # a module it depended on no longer exists
     before = recorded["files"]
