@@ -20,7 +20,10 @@ $(error SCALE must be one of smoke, laptop, paper (got '$(SCALE)'))
 endif
 
 NOTEBOOK_SOURCES := $(wildcard notebooks/*.md)
-CHAPTERS := $(filter-out scorecard,$(basename $(notdir $(NOTEBOOK_SOURCES))))
+ALL_CHAPTERS := $(filter-out scorecard,$(basename $(notdir $(NOTEBOOK_SOURCES))))
+# Longest first (measured laptop times), so that two at a time leave no long notebook for the end.
+LONGEST_FIRST := ats trl_hpo slicing ma2ml od3 foundations exp3
+CHAPTERS := $(foreach c,$(LONGEST_FIRST),$(filter $(c),$(ALL_CHAPTERS))) $(filter-out $(LONGEST_FIRST),$(ALL_CHAPTERS))
 EXECUTED_DIR := $(BOOK)/notebooks
 EXECUTED := $(addprefix $(EXECUTED_DIR)/,$(addsuffix .ipynb,$(CHAPTERS)))
 SCORECARD := $(EXECUTED_DIR)/scorecard.ipynb
@@ -39,13 +42,14 @@ SCALE_STAMP := $(EXECUTED_DIR)/.scale-$(SCALE)
 TABLE_SCALE ?= laptop
 WORKERS ?= 2
 
-.PHONY: help setup book test lint notebooks bench clean table pages record
+.PHONY: help setup book test lint notebooks bench clean table pages record student
 
 help:
 	@echo "make book [SCALE=smoke|laptop|paper] [JOBS=n]  execute the notebooks (n at once) and build the HTML book"
 	@echo "make test                              lint (ruff), then the tests (notebooks at smoke scale, book build)"
 	@echo "make record PAPER=p [RECORD_SCALE=deciding] [WORKERS=n] [BACKEND=process|ray]  record one chapter (resumes)"
 	@echo "make pages                             open every page of the built book in headless Chromium; screenshots"
+	@echo "make student                           student edition: exercise notebooks (stubs) and the book without solutions"
 	@echo "make notebooks                         plain .ipynb files (no outputs) in notebooks/"
 	@echo "make bench                             benchmarks against reference implementations"
 	@echo "make table [TABLE_SCALE=..] [WORKERS=n] (re)build the MA2ML joint AutoML table (resumes)"
@@ -93,7 +97,7 @@ $(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(DATA_INPUTS) $(SCALE_STAMP) | $(STAMP)
 	mkdir -p $(INPUTS)
 	$(BIN)/jupytext --quiet --to ipynb --output $(INPUTS)/$*.ipynb $<
 	rm -f $(EXECUTED_DIR)/.tmp-$*.ipynb
-	$(NOTEBOOK_ENV) $(BIN)/papermill --no-progress-bar --cwd notebooks -p scale $(SCALE) \
+	$(NOTEBOOK_ENV) EDGELEARN_EXECUTED_DIR=$(abspath $(EXECUTED_DIR)) $(BIN)/papermill --no-progress-bar --cwd notebooks -p scale $(SCALE) \
 	  $(INPUTS)/$*.ipynb $(EXECUTED_DIR)/.tmp-$*.ipynb \
 	  || { rm -f $(EXECUTED_DIR)/.tmp-$*.ipynb; exit 1; }
 	$(BIN)/python tools/hide_injected.py $(EXECUTED_DIR)/.tmp-$*.ipynb
@@ -108,8 +112,8 @@ DATASETS_paper := mnist fashion-mnist
 data-check: | $(STAMP)
 	@$(BIN)/python -m edgelearn.core.datacheck $(DATASETS_$(SCALE))
 
-# The scorecard reads every chapter's results: it runs last.
-$(SCORECARD): $(EXECUTED)
+# The scorecard reads every chapter's results and run time, and the pages' word counts: it runs last.
+$(SCORECARD): $(EXECUTED) $(wildcard $(BOOK)/*.md $(BOOK)/*/*.md)
 
 # The chapters' notebooks are independent: JOBS of them execute at once (default 2, one per core
 # of the project's machine); the scorecard runs after them. Measured at laptop scale on 2 cores:
@@ -121,7 +125,15 @@ NOTEBOOK_ENV := $(if $(filter-out 1,$(JOBS)),OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 .PHONY: executed
 executed: $(EXECUTED) $(SCORECARD)
 
-book: $(STAMP)
+# The exercise pages of the book (instructor edition: with the reference solutions), made from
+# exercises/*.md by otter-grader's assign step; make student swaps in the stubs.
+EXERCISE_PAGES := $(BOOK)/exercises/.made
+$(EXERCISE_PAGES): $(wildcard exercises/*.md) $(wildcard src/edgelearn/course/*.py) | $(STAMP)
+	$(BIN)/python -m edgelearn.course.build --no-run-tests --out build/student --instructor build/instructor
+	$(BIN)/python -m edgelearn.course.build --book-pages build/instructor $(BOOK)/exercises
+	touch $@
+
+book: $(STAMP) $(EXERCISE_PAGES)
 	$(MAKE) --no-print-directory -j$(JOBS) executed
 	@echo "== building the book (warnings are errors)"
 	$(BIN)/jupyter-book build $(BOOK) --all -W -n --keep-going --quiet
@@ -164,6 +176,26 @@ RECORD_SCALE ?= deciding
 record: $(STAMP)
 	@[ -n "$(PAPER)" ] || { echo "make record needs PAPER=<exp3|slicing|ma2ml|trl_hpo|od3|ats>" >&2; exit 2; }
 	$(BIN)/python -m edgelearn.core.record $(PAPER) $(RECORD_SCALE) --workers $(WORKERS) --backend $(BACKEND)
+
+# The student edition, from the same sources as the instructor's (make book stays the instructor's):
+# - $(STUDENT)/<chapter>/: the exercise notebook (stubs, no solutions, no outputs) with otter-grader's
+#   tests/ folder (grader.check) and <chapter>-autograder.zip (otter run -a ... <notebook>); the
+#   reference notebooks (solutions) go to $(INSTRUCTOR)/, otter having checked they pass;
+# - $(STUDENT)/book/_build/html: the book with every {solution} removed (sphinx-exercise's
+#   hide_solutions), built from a copy of $(BOOK) in $(STUDENT)/src whose exercises/ pages are the
+#   stubs. It reuses the notebooks make book executed, at the scale they were executed at, and
+#   executes the missing or stale ones first (make book's notebook step).
+STUDENT ?= build/student
+INSTRUCTOR ?= build/instructor
+STUDENT_SCALE := $(or $(patsubst .scale-%,%,$(notdir $(wildcard $(EXECUTED_DIR)/.scale-*))),$(SCALE))
+.PHONY: student
+student: $(STAMP)
+	$(BIN)/python -m edgelearn.course.build --out $(STUDENT) --instructor $(INSTRUCTOR)
+	$(MAKE) --no-print-directory -j$(JOBS) executed SCALE=$(STUDENT_SCALE)
+	$(BIN)/python -m edgelearn.course.build --student-book $(BOOK) $(STUDENT)/src --out $(STUDENT)
+	@echo "== building the student edition of the book (no solutions; warnings are errors)"
+	$(BIN)/jupyter-book build $(STUDENT)/src --path-output $(STUDENT)/book --all -W -n --keep-going --quiet
+	@echo "Student notebooks: $(abspath $(STUDENT))/<chapter>/; book: $(abspath $(STUDENT))/book/_build/html/index.html"
 
 clean:
 	rm -rf $(BOOK)/_build $(EXECUTED_DIR) build data/results/* .pytest_cache

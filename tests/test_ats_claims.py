@@ -72,6 +72,10 @@ def psi(train_share: float, trusted: int = 2000, fallback: int = 200) -> pd.Data
     n_train = int(round(train_share * trusted))
     train = [True] * (fallback // 10) + [False] * (fallback - fallback // 10)
     train += [True] * n_train + [False] * (trusted - n_train)
+    return experiments.psi_summary(slots(train, fallback, trusted))
+
+
+def slots(train: list[bool], fallback: int, trusted: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "seed": 0,
@@ -282,7 +286,7 @@ def test_judge_covers_the_yaml():
 def test_experiments_make_the_tables_the_rules_read():
     cfg = replace(experiments.SCALES["smoke"], episodes=2, seeds=2, sweep_seeds=2, periods=(20,), percentiles=(90.0,))
     results = experiments.run("smoke", seed=0, backend="serial", config=cfg)
-    assert {"env_speed", "episodes", "psi", "final", "sensitivity", "throughput"} <= set(results)
+    assert {"env_speed", "episodes", "psi", "psi_hist", "final", "sensitivity", "throughput"} <= set(results)
     episodes_table = results["episodes"]
     assert set(episodes_table.sweep) == {"main", "period", "percentile"}
     assert set(episodes_table[episodes_table.sweep == "period"].period) == {20}
@@ -297,3 +301,20 @@ def test_experiments_make_the_tables_the_rules_read():
     )
     values = experiments.glue_values(results, cfg)
     assert {f"ats__final_{sc}_{s}" for sc in ats.SCENARIOS for s in ats.SCHEDULERS} <= set(values)
+
+
+def test_the_psi_tables_keep_what_the_slots_say():
+    rng = np.random.default_rng(0)
+    table = slots(list(rng.random(3000) < 0.05), fallback=500, trusted=2500).assign(psi=rng.normal(size=3000))
+    table["episode"] = np.arange(3000) // 100
+    summary = experiments.psi_summary(table)
+    trusted = table[~table.fallback]
+    assert len(summary) == 30 and summary.decisions.sum() == 3000 and summary.trusted.sum() == len(trusted)
+    assert summary.trained.sum() / summary.trusted.sum() == pytest.approx(trusted.train.mean())
+    assert summary.psi_sum.sum() / summary.trusted.sum() == pytest.approx(trusted.psi.mean())
+    assert experiments.fallback_episodes(summary).tolist() == [5]  # slots 0-499 fell back: episodes 0-4
+    hist = experiments.psi_histogram_table(table, 99.0)
+    assert hist.slots.sum() == len(trusted) and hist.trained.sum() == trusted.train.sum()
+    assert hist.threshold.iloc[0] == pytest.approx(np.percentile(trusted.psi, 99.0))
+    assert np.allclose(hist.left.iloc[1:].to_numpy(), hist.right.iloc[:-1].to_numpy())
+    assert experiments.psi_histogram_table(table.assign(fallback=True), 99.0).slots.tolist() == [0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import logsumexp
 
@@ -171,7 +172,7 @@ def test_bad_feedback_raises():
 
 
 def test_scales_are_a_mapping_that_names_the_valid_scales():
-    assert list(exp3.SCALES) == ["smoke", "laptop", "paper"]
+    assert list(exp3.SCALES) == ["smoke", "laptop", "paper", "deciding"]
     with pytest.raises(ValueError, match="smoke, laptop, paper"):
         exp3.SCALES["Laptop"]
     for name, cfg in exp3.SCALES.items():
@@ -181,6 +182,9 @@ def test_scales_are_a_mapping_that_names_the_valid_scales():
         assert 1.0 in cfg.eta_factors and 0 < cfg.gap <= 0.5, name
     sizes = [exp3.SCALES[name].horizon * exp3.SCALES[name].n_runs for name in ("smoke", "laptop", "paper")]
     assert sizes == sorted(sizes)  # each scale costs more than the one before
+    deciding, laptop = exp3.SCALES["deciding"], exp3.SCALES["laptop"]  # larger than laptop in every sweep
+    assert deciding.horizon > laptop.horizon and deciding.n_runs > laptop.n_runs
+    assert max(deciding.horizons) > max(laptop.horizons) and deciding.eta_factors == laptop.eta_factors
 
 
 def test_doubling_trick_restarts_in_epochs_of_doubling_length():
@@ -197,3 +201,34 @@ def test_doubling_trick_restarts_in_epochs_of_doubling_length():
     result = play(exp3.Exp3Doubling(5, n_runs=20, seed=1), BernoulliLosses.with_gap(5, 0.1), 3_000, seed=2)
     bound = exp3.DOUBLING_FACTOR * np.sqrt(2 * result.t * 5 * np.log(5))
     assert np.all(result.regret.mean(axis=0) <= bound)
+
+
+def test_resumed_run_gives_the_tables_of_an_uninterrupted_one(tmp_path, results_dir, monkeypatch):
+    from edgelearn.exp3 import experiments
+
+    whole = experiments.run("smoke", seed=3)
+    tasks = experiments.units(experiments.SCALES["smoke"], 3)
+    assert len(tasks) > len(experiments.TABLES)  # cut finer than one unit a table
+    for name, table in experiments.MAKERS.items():  # the parts of a table, put together, are the table
+        parts = [experiments.unit(*task) for task in tasks if task[0] == name]
+        pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole[name])
+        if name in experiments.PARTS:
+            assert len(parts) == experiments.PARTS[name](experiments.SCALES["smoke"]) > 1, name
+            with pytest.raises(ValueError, match="no configuration"):
+                table(experiments.SCALES["smoke"], 3, len(parts))
+
+    kept = tmp_path / "checkpoints"
+    first = experiments.run("smoke", seed=3, checkpoints=kept, workers=1, backend="serial")
+    files = sorted(kept.glob("*.pkl"))
+    assert len(files) == len(tasks)
+    for path in files[::2]:  # a kill: about half of the units never finished
+        path.unlink()
+    calls = []
+    real_unit = experiments.unit
+    monkeypatch.setattr(experiments, "unit", lambda *task: calls.append(task) or real_unit(*task))
+    resumed = experiments.run("smoke", seed=3, recorder=experiments.recorder("smoke", 3), checkpoints=kept)
+    assert len(calls) == len(files[::2])  # only the lost units ran again
+    for name in experiments.TABLES:
+        pd.testing.assert_frame_equal(first[name], whole[name])
+        pd.testing.assert_frame_equal(resumed[name], whole[name])
+    assert (results_dir / "exp3" / "smoke" / "regret_curves.csv").is_file()

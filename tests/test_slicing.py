@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from edgelearn import slicing
@@ -253,3 +255,36 @@ def test_scales_fit_the_experiments():
         assert len(cfg.train_datasets) == len(cfg.train_pools) == len(cfg.train_tests) == 2, name
         assert max(cfg.train_fractions) == 1.0 and 0.0 in cfg.prior_offsets, name
         slicing.default_config(max(cfg.size_services), cfg.levels)  # a valid instance of problem P
+
+
+def test_resumed_run_gives_the_tables_of_an_uninterrupted_one(tmp_path, results_dir, monkeypatch):
+    from edgelearn.core.data import DataUnavailableError, load_dataset
+    from edgelearn.core.store import DiskCache
+    from edgelearn.slicing import experiments
+
+    try:
+        load_dataset("mnist", "test", download=False)
+    except DataUnavailableError:
+        pytest.skip("no local MNIST test set")
+    assert list(slicing.SCALES) == ["smoke", "laptop", "paper", "deciding"]
+    whole = experiments.run("smoke", 0, experiments.recorder("smoke", 0))
+    kept = tmp_path / "checkpoints"
+    experiments.run("smoke", 0, experiments.recorder("smoke", 0), checkpoints=kept)
+    cfg, space = slicing.SCALES["smoke"], slicing.build_space(slicing.default_config(2, 3))
+    training = DiskCache(kept, "edgelearn.slicing.experiments").path(["training_runs", dataclasses.asdict(cfg)])
+    files = sorted(set(kept.glob("*.pkl")) - {training})  # the training runs are kept too, and reused
+    assert training.is_file()
+    assert len(files) == sum(experiments.n_parts(t, cfg, len(space.hyper)) for t in ("regret_curves", "priors"))
+    for path in files[1::2]:  # a kill: about half of the units never finished
+        path.unlink()
+    calls = []
+    real_unit = experiments.learning_unit
+    monkeypatch.setattr(experiments, "learning_unit", lambda *task: calls.append(task) or real_unit(*task))
+    resumed = experiments.run("smoke", 0, experiments.recorder("smoke", 0), checkpoints=kept, backend="serial")
+    assert len(calls) == len(files[1::2])  # only the lost units ran again
+    timing = ["train_seconds", "count_s", "build_s", "seconds_per_slot", "dense_seconds_per_slot"]
+    for name, table in whole.items():
+        drop = [c for c in table if c in timing or c.endswith("(s)")]
+        pd.testing.assert_frame_equal(resumed[name].drop(columns=drop), table.drop(columns=drop))
+    with pytest.raises(ValueError, match="no configuration"):
+        experiments.learning_unit("priors", cfg, calls[0][2], 0.01, 0, len(files))

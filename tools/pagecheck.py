@@ -8,8 +8,10 @@ overlapping a theorem or proof box; content wider than its column (a displayed e
 the same figure shown twice; a papermill parameter cell shown; an image that does not load; a
 link to a page or anchor of the book that does not exist; a glue placeholder; a cell output that
 shows a warning, a local path or a line far wider than its column; a figure without alt text (none,
-or a file name for one); a figure caption that does not say at which scale (smoke, laptop, paper)
-the figure was made. Chromium comes
+or a file name for one); a figure caption that does not say at which scale (smoke, laptop, paper,
+deciding) the figure was made. Each page is opened again as a phone shows it (390 px; screenshot
+under ``phone/``): there it fails when the page scrolls sideways (wide equations and tables may
+scroll in their own boxes) or something covers a theorem or proof. Chromium comes
 from the system (Debian: ``apt-get install chromium``), driven by Playwright.
 """
 
@@ -39,7 +41,7 @@ LOCAL_PATH = re.compile(r"(/work/|/tmp/|/home/|/root/|/Users/|[A-Z]:\\\\)")
 WARNING = re.compile(r"\b\w*Warning\b|\bwarnings\.warn\b")
 # Alt text that names a file instead of describing the figure (Sphinx's default is the image's path).
 FILE_ALT = re.compile(r"\.(png|svg|jpe?g|gif)\s*$|_images/", re.IGNORECASE)
-SCALE = re.compile(r"\b(smoke|laptop|paper) scale\b")
+SCALE = re.compile(r"\b(smoke|laptop|paper|deciding) scale\b")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def static_defects(html: Path, page: Path, ids: dict[Path, set[str]]) -> list[De
 # --------------------------------------------------------------------------------------------
 
 LAYOUT_JS = (Path(__file__).parent / "pagecheck.js").read_text(encoding="utf8")
+PHONE_JS = (Path(__file__).parent / "pagecheck_phone.js").read_text(encoding="utf8")
+PHONE = {"width": 390, "height": 844}  # a phone held upright
 
 
 @contextmanager
@@ -148,22 +152,25 @@ def browser_defects(html: Path, shots: Path | None, executable: str) -> list[Def
     with serve(html) as root, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+        phone = browser.new_page(viewport=PHONE, is_mobile=True, device_scale_factor=1)
         errors: list[str] = []
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("response", lambda r: errors.append(f"{r.status} for {r.url}") if r.status >= 400 else None)
         for path in pages(html):
             name = str(path.relative_to(html))
             errors.clear()
-            page.goto(root + path.relative_to(html).as_posix(), wait_until="load")
-            page.wait_for_function(
-                "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)"
-            )
-            page.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
-            found += [Defect(name, kind, detail) for kind, detail in page.evaluate(LAYOUT_JS)]
+            for view, script in ((page, LAYOUT_JS), (phone, PHONE_JS)):
+                view.goto(root + path.relative_to(html).as_posix(), wait_until="load")
+                view.wait_for_function(
+                    "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)"
+                )
+                view.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
+                found += [Defect(name, kind, detail) for kind, detail in view.evaluate(script)]
             found += [Defect(name, "console error", e[:160]) for e in errors if not any(n in e for n in NOISE)]
             if shots is not None:
-                target = shots / (name.replace("/", "__").removesuffix(".html") + ".png")
-                page.screenshot(path=str(target), full_page=True)
+                stem = name.replace("/", "__").removesuffix(".html")
+                page.screenshot(path=str(shots / f"{stem}.png"), full_page=True)
+                phone.screenshot(path=str(shots / "phone" / f"{stem}.png"), full_page=True)
         browser.close()
     return found
 
@@ -177,7 +184,7 @@ def check(html: Path, shots: Path | None = None, executable: str | None = None) 
         raise FileNotFoundError(f"{html} holds no built book (no intro.html): run make book first")
     if shots is not None:
         shutil.rmtree(shots, ignore_errors=True)
-        shots.mkdir(parents=True)
+        (shots / "phone").mkdir(parents=True)
     ids: dict[Path, set[str]] = {}
     found = [d for page in pages(html) for d in static_defects(html, page, ids)]
     return list(dict.fromkeys(found + browser_defects(html, shots, executable)))  # each defect once

@@ -449,20 +449,21 @@ def training_rate(results: Results, scale: str) -> Claim:
     not reproduced (psi that does not discriminate trains too often; tied psi values too rarely).
     Not testable when ATS never left its fallback at this scale.
     """
-    if claim := unavailable(
-        "training_rate", results, {"psi": ("scheduler", "sweep", "train", "fallback", "percentile")}
-    ):
+    columns = ("scheduler", "sweep", "decisions", "trusted", "trained", "percentile")
+    if claim := unavailable("training_rate", results, {"psi": columns}):
         return claim
     psi = results["psi"]
     main = psi[(psi.sweep == "main") & (psi.scheduler == "ATS")]
-    trusted = main[~main.fallback.astype(bool)]
-    measured = f"psi table (ATS main runs), {len(trusted):,} of {len(main):,} slot decisions after the fallback"
-    if len(trusted) == 0:
+    trusted = int(main.trusted.sum())
+    measured = (
+        f"psi table (ATS main runs), {trusted:,} of {int(main.decisions.sum()):,} slot decisions after the fallback"
+    )
+    if trusted == 0:
         return Claim(
             "training_rate", NOT_TESTABLE, measured=measured, why="ATS never left its PTS fallback at this scale"
         )
     nominal = 1 - float(main.percentile.iloc[0]) / 100
-    rate = float(trusted.train.astype(bool).mean())
+    rate = float(main.trained.sum() / trusted)
     factor = max(rate / nominal, nominal / rate) if rate > 0 else np.inf
     return Claim(
         "training_rate",

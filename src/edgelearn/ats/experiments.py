@@ -9,7 +9,11 @@ through a :class:`~edgelearn.core.results.Recorder`) are the inputs of :mod:`edg
 * ``env_speed`` — environment steps per second under random actions, per load;
 * ``episodes`` — one row per run x episode (:func:`edgelearn.ats.ats.run`), with ``sweep``
   ("main", "period" or "percentile") and ``value`` (the swept setting) columns;
-* ``psi`` — ATS's statistic at the start of every slot of its main runs;
+* ``psi`` — ATS's decisions in its main runs, summed per run and episode (:func:`psi_summary`):
+  slots decided, by the PTS fallback or by the psi rule, trained, and the sum of psi;
+* ``psi_hist`` — the distribution of psi over the slots the psi rule decided, as a histogram
+  (:func:`psi_histogram_table`). The slot-by-slot values (200,000 per run at the paper's scale) are
+  not kept: these two tables hold everything the claims, figures and text use;
 * ``final`` — mean reward per slot over the last quarter of the episodes with a 95% interval over
   seeds, and the share of slots spent training, per scenario and scheduler;
 * ``sensitivity`` — per swept setting and seed: reward and training share (last quarter);
@@ -236,9 +240,12 @@ def run(
     outputs = run_all(task_list, workers, backend, cache)
     run_seconds = time.perf_counter() - start
     results["episodes"] = pd.concat([o["episodes"] for o in outputs], ignore_index=True)
-    results["psi"] = pd.concat([o["psi"] for o in outputs if len(o["psi"])], ignore_index=True)
+    slots = pd.concat([o["psi"] for o in outputs if len(o["psi"])], ignore_index=True)
+    results["psi"] = psi_summary(slots)
+    results["psi_hist"] = psi_histogram_table(slots, cfg.training.percentile)
     save("episodes", results["episodes"], runs=len(task_list), run_seconds=round(run_seconds, 1))
     save("psi", results["psi"])
+    save("psi_hist", results["psi_hist"])
     results["final"] = final_table(results["episodes"])
     save("final", results["final"])
     results["sensitivity"] = sensitivity_table(results["episodes"], cfg, sweep_seeds)
@@ -258,10 +265,55 @@ def recorder(scale: str, seed: int = 0) -> Recorder:
 
 
 def fallback_episodes(psi: pd.DataFrame) -> pd.Series:
-    """Per (scenario, seed) of ATS's main runs: the episodes until its PTS fallback ended for good."""
+    """Per (scenario, seed) of ATS's main runs: the episodes until its PTS fallback ended for good
+    (``psi``: the :func:`psi_summary` table)."""
     main = psi[psi.sweep == "main"] if "sweep" in psi else psi
     return main.groupby(["scenario", "seed"]).apply(
-        lambda d: int(d.episode[d.fallback].max() + 1) if d.fallback.any() else 0, include_groups=False
+        lambda d: int(d.episode[d.fallback > 0].max() + 1) if (d.fallback > 0).any() else 0, include_groups=False
+    )
+
+
+def psi_summary(slots: pd.DataFrame) -> pd.DataFrame:
+    """ATS's slot decisions (one row per slot, as :func:`edgelearn.ats.ats.run` records them) summed
+    per run and episode: ``decisions``, ``fallback`` (slots the PTS fallback decided), ``trusted``
+    (slots the psi rule decided), ``trained`` (trusted slots that trained) and ``psi_sum`` (the sum
+    of psi over the trusted slots)."""
+    keys = [c for c in ("scheduler", "scenario", "seed", "sweep", "percentile", "episode") if c in slots]
+    fallback = slots.fallback.astype(bool)
+    per_slot = slots[keys].assign(
+        fallback=fallback,
+        trusted=~fallback,
+        trained=~fallback & slots.train.astype(bool),
+        psi_sum=slots.psi.where(~fallback, 0.0),
+    )
+    summed = per_slot.groupby(keys, sort=False).agg(
+        decisions=("fallback", "size"),
+        fallback=("fallback", "sum"),
+        trusted=("trusted", "sum"),
+        trained=("trained", "sum"),
+        psi_sum=("psi_sum", "sum"),
+    )
+    return summed.reset_index()
+
+
+def psi_histogram_table(slots: pd.DataFrame, percentile: float, bins: int = 60) -> pd.DataFrame:
+    """The distribution of psi over the trusted slots of the main runs (both scenarios, all
+    seeds): ``bins`` equal bins between the pooled 0.5th and 99.9th percentiles (values beyond go
+    to the end bins), with the slots (``slots``) and the trained slots (``trained``) in each, and
+    the pooled ``percentile``-th percentile of psi (``threshold``, the same on every row). When the
+    psi rule decided no slot, one row with no slots and no edges."""
+    main = slots[slots.sweep == "main"] if "sweep" in slots else slots
+    trusted = main[~main.fallback.astype(bool)]
+    if trusted.empty:
+        return pd.DataFrame({"left": [np.nan], "right": [np.nan], "slots": [0], "trained": [0], "threshold": [np.nan]})
+    lo, hi = np.percentile(trusted.psi, [0.5, 99.9])
+    edges = np.linspace(lo, hi, bins + 1) if hi > lo else np.array([lo - 0.5, lo + 0.5])
+    values = trusted.psi.clip(edges[0], edges[-1]).to_numpy()
+    every, _ = np.histogram(values, edges)
+    trained, _ = np.histogram(values[trusted.train.astype(bool).to_numpy()], edges)
+    threshold = float(np.percentile(trusted.psi, percentile))
+    return pd.DataFrame(
+        {"left": edges[:-1], "right": edges[1:], "slots": every, "trained": trained, "threshold": threshold}
     )
 
 
@@ -269,7 +321,8 @@ def glue_values(results: dict[str, pd.DataFrame], cfg: ATSScale) -> dict[str, fl
     """The numbers the chapter's pages quote, by glue key (``ats__...``)."""
     final = results["final"].set_index(["scenario", "scheduler"])["mean"]
     psi = results["psi"]
-    trusted = psi[(psi.sweep == "main") & ~psi.fallback]
+    main = psi[psi.sweep == "main"]
+    trusted = int(main.trusted.sum())
     out: dict[str, float] = {
         "ats__eps_episodes": cfg.agent.eps_decay_episodes,
         "ats__horizon": cfg.horizon,
@@ -282,8 +335,8 @@ def glue_values(results: dict[str, pd.DataFrame], cfg: ATSScale) -> dict[str, fl
         "ats__env_speed": float(results["env_speed"].steps_per_s.min()),
         "ats__agent_speed": float(results["throughput"].steps_per_s.iloc[1]),
         "ats__fallback_episodes": float(fallback_episodes(psi).mean()),
-        "ats__psi_train_share": float(trusted.train.mean()) if len(trusted) else float("nan"),
-        "ats__psi_mean": float(trusted.psi.mean()) if len(trusted) else float("nan"),
+        "ats__psi_train_share": float(main.trained.sum() / trusted) if trusted else float("nan"),
+        "ats__psi_mean": float(main.psi_sum.sum() / trusted) if trusted else float("nan"),
     }
     for scenario in SCENARIOS:
         out[f"ats__gap_{scenario}"] = float(final[scenario, "Ideal"] - final[scenario, "ATS"])

@@ -51,19 +51,17 @@ def training_curves(episodes: pd.DataFrame) -> Figure:
     return fig
 
 
-def psi_histogram(psi: pd.DataFrame, percentile: float) -> Figure:
+def psi_histogram(hist: pd.DataFrame, percentile: float) -> Figure:
     """Distribution of psi over the slots after ATS's fallback ended (log scale), the slots ATS
-    trained in, and the pooled ``percentile``-th percentile; values beyond the 0.5th and 99.9th
-    percentiles are drawn in the end bins."""
-    trusted = psi[(psi.sweep == "main") & ~psi.fallback]
+    trained in, and the pooled ``percentile``-th percentile, from the ``psi_hist`` table
+    (:func:`edgelearn.ats.experiments.psi_histogram_table`: values beyond the 0.5th and 99.9th
+    percentiles are counted in the end bins)."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    if len(trusted):
-        lo, hi = np.percentile(trusted.psi, [0.5, 99.9])
-        bins = np.linspace(lo, hi, 60) if hi > lo else 10
-        values = trusted.psi.clip(lo, hi)
-        ax.hist(values, bins=bins, color=plotting.color("ATS"), alpha=0.7, label="all slots")
-        ax.hist(values[trusted.train], bins=bins, color="black", label="slots ATS trained in")
-        threshold = float(np.percentile(trusted.psi, percentile))
+    if hist.slots.sum() > 0:
+        edges = np.append(hist.left.to_numpy(), hist.right.iloc[-1])
+        ax.hist(hist.left, bins=edges, weights=hist.slots, color=plotting.color("ATS"), alpha=0.7, label="all slots")
+        ax.hist(hist.left, bins=edges, weights=hist.trained, color="black", label="slots ATS trained in")
+        threshold = float(hist.threshold.iloc[0])
         ax.axvline(threshold, color="black", ls="--", lw=1, label=f"pooled {percentile:g}th percentile")
         ax.set_yscale("log")
         ax.legend()
@@ -105,3 +103,20 @@ def sensitivity(table: pd.DataFrame, ideal: float) -> Figure:
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def final_by_scale(finals: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The end-of-training comparison (last quarter of the episodes) of several scales side by
+    side: per scenario and scheduler, the reward per slot with its 95% interval over seeds and the
+    share of slots spent training, one pair of columns per scale (``finals``: scale -> the
+    ``final`` table of :func:`edgelearn.ats.experiments.run`)."""
+    parts = []
+    for scale, final in finals.items():
+        f = final.set_index(["scenario", "scheduler"])
+        reward = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(f["mean"], f["lo"], f["hi"])]
+        parts.append(
+            pd.DataFrame(
+                {f"reward per slot, {scale}": reward, f"share trained, {scale}": f["training share"]}, index=f.index
+            )
+        )
+    return pd.concat(parts, axis=1).reset_index()

@@ -24,6 +24,7 @@ import inspect
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -48,9 +49,20 @@ three every experiment has (:data:`~edgelearn.core.scales.SCALE_NAMES`)."""
 ALL_SCALES: tuple[str, ...] = SCALE_NAMES + RECORDED_SCALES
 
 
+RECORDED_ENV = "EDGELEARN_RECORDED_DIR"
+"""Environment variable that moves the recorded runs elsewhere (a test, a reader's own runs)."""
+
+NOT_COMPUTING: tuple[str, ...] = ("edgelearn.core.record", "edgelearn.core.results", "edgelearn.core.store")
+"""Modules a recorded run depends on that save, load and describe its tables but compute none of
+their numbers (a corrupted table is caught by its checksum instead): editing them does not make a
+recorded run stale. Nor does editing the chapter's ``claims`` module or the scorecard: the verdicts
+of a recorded run are judged again from its tables whenever it is loaded."""
+
+
 def recorded_root() -> Path:
-    """``<repo>/data/recorded``: the recorded runs, in git."""
-    return repo_root() / "data" / "recorded"
+    """``<repo>/data/recorded`` (the recorded runs, in git), or ``$EDGELEARN_RECORDED_DIR``."""
+    override = os.environ.get(RECORDED_ENV)
+    return Path(override) if override else repo_root() / "data" / "recorded"
 
 
 def checkpoints_root() -> Path:
@@ -96,14 +108,20 @@ def record(
     root: Path | None = None,
 ) -> dict[str, Any]:
     """Run ``paper``'s experiments at ``scale`` into ``root`` (default :func:`recorded_root`), judge its
-    claims, and write ``RECORD.json``; return that summary."""
+    claims, and write ``RECORD.json``; return that summary. The folder ``<root>/<paper>/<scale>`` is
+    replaced only once the run is complete (it is staged under ``<root>/.partial``)."""
     check_scale(scale, ALL_SCALES)
     experiments, claims = _chapter(paper, scale)
     root = root or recorded_root()
     options = {"workers": workers, "backend": backend, "checkpoints": checkpoints_root() / paper / scale}
     accepted = inspect.signature(experiments.run).parameters
     start = time.perf_counter()
-    with results_in(root):
+    # the tables are written to a staging folder and moved into place only when the run is complete:
+    # a killed run leaves the last complete recording as it was, and nothing half-written beside it
+    staging_root = root / ".partial"
+    staging, final = staging_root / paper / scale, root / paper / scale
+    shutil.rmtree(staging, ignore_errors=True)
+    with results_in(staging_root):
         rec = experiments.recorder(scale, seed)
         tables = experiments.run(scale, seed, rec, **{k: v for k, v in options.items() if k in accepted})
         rec.save("claims", claims.judge(tables, scale))
@@ -111,6 +129,7 @@ def record(
         "paper": paper,
         "scale": scale,
         "seed": seed,
+        "seeds": rec.base.get("seeds"),
         "command": f"make record PAPER={paper} RECORD_SCALE={scale}",
         "tables": sorted(rec.saved),
         "wall_time_s": round(time.perf_counter() - start, 1),
@@ -120,14 +139,21 @@ def record(
         "git_commit": rec.base.get("git_commit"),
         "code": rec.base.get("code"),
     }
-    write_atomic(root / paper / scale / "RECORD.json", json.dumps(summary, indent=2).encode())
+    write_atomic(staging / "RECORD.json", json.dumps(summary, indent=2).encode())
+    final.parent.mkdir(parents=True, exist_ok=True)
+    previous = staging_root / paper / f"{scale}.previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    if final.exists():
+        os.replace(final, previous)
+    os.replace(staging, final)
+    shutil.rmtree(staging_root, ignore_errors=True)
     return summary
 
 
 @dataclass(frozen=True)
 class Recorded:
     """A recorded run as the book shows it: its tables, its ``RECORD.json``, and the modules whose
-    source has changed since it was made (empty when it is current)."""
+    code has changed since it was made (empty when it is current)."""
 
     paper: str
     scale: str
@@ -139,19 +165,82 @@ class Recorded:
     def current(self) -> bool:
         return not self.changed
 
+    def provenance(self) -> Any:
+        """The run's provenance as a two-column table for people (setting, value): the command,
+        scale, seeds, commit, wall time, machine, code fingerprint and whether it is current (a
+        pandas ``Styler``, see :func:`edgelearn.core.plotting.settings_table`)."""
+        from edgelearn.core.plotting import settings_table
+
+        s = self.summary
+        seeds = s.get("seeds")
+        machine = s.get("machine", {})
+        hours = s.get("wall_time_s", float("nan")) / 3600
+        workers = s.get("workers") or machine.get("cpus")
+        return settings_table(
+            {
+                "command": s.get("command", ""),
+                "scale": s.get("scale", self.scale),
+                "base seed": s.get("seed"),
+                **({"seeds": seeds} if seeds else {}),
+                "git commit": (s.get("git_commit") or "")[:12],
+                "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})",
+                "machine": f"{machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}, "
+                f"Python {machine.get('python', '?')}",
+                "code fingerprint": (s.get("code") or {}).get("hash", ""),
+                "code since": "unchanged" if self.current else "changed: " + ", ".join(self.changed),
+            }
+        )
+
+
+def _rejudge(paper: str, scale: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The claims table of a recorded run judged by today's rules (``None`` if the chapter has none)."""
+    try:
+        claims = importlib.import_module(f"edgelearn.{paper}.claims")
+    except ModuleNotFoundError:
+        return None
+    return claims.judge({name: df for name, df in tables.items() if name != "claims"}, scale)
+
 
 def load_recorded(paper: str, scale: str = "deciding", root: Path | None = None) -> Recorded | None:
-    """The recorded run of ``paper`` at ``scale``, or ``None`` when there is none. Never refused for
-    stale code: ``changed`` names the modules edited since (a table whose CSV does not match its
-    checksum still fails, as every stored result does)."""
+    """The recorded run of ``paper`` at ``scale``, or ``None`` when there is none.
+
+    Never refused for stale code: ``changed`` names the modules that compute its numbers and have
+    been edited since (not those of :data:`NOT_COMPUTING`). Its ``claims`` table is judged again by
+    the chapter's current rules, so a corrected rule shows at once. A table whose CSV does not match
+    its checksum still fails, as every stored result does."""
     from edgelearn.core.results import read_table
 
     folder = (root or recorded_root()) / paper / scale
     if not (folder / "RECORD.json").is_file():
         return None
     summary = json.loads((folder / "RECORD.json").read_text())
-    tables = {csv.stem: read_table(csv)[0] for csv in sorted(folder.glob("*.csv"))}
-    return Recorded(paper, scale, tables, summary, changed_modules(summary.get("code")))
+    read = {csv.stem: read_table(csv) for csv in sorted(folder.glob("*.csv"))}
+    tables = {name: df for name, (df, _) in read.items()}
+    if "seeds" not in summary and read:  # every table of a run records the same seeds
+        summary["seeds"] = next(iter(read.values()))[1].get("seeds")
+    if len(tables) > 1 and (judged := _rejudge(paper, scale, tables)) is not None:  # tables beside "claims"
+        tables["claims"] = judged
+    ignored = {*NOT_COMPUTING, f"edgelearn.{paper}.claims", "edgelearn.core.scorecard"}
+    changed = [m for m in changed_modules(summary.get("code")) if m not in ignored]
+    return Recorded(paper, scale, tables, summary, changed)
+
+
+def recorded_note(paper: str, recorded: Recorded | None, scale: str = "deciding") -> str:
+    """A sentence (Markdown) for a chapter page about its recorded run: none yet and how to make
+    one, or which modules have changed since it was made, so its numbers are not shown as current."""
+    command = f"`make record PAPER={paper}`" + ("" if scale == "deciding" else f" with `RECORD_SCALE={scale}`")
+    if recorded is None:
+        return f"No run of this chapter at the {scale} scale is recorded yet: {command} makes one."
+    if recorded.current:
+        return (
+            f"Recorded with {command} at commit `{(recorded.summary.get('git_commit') or '')[:12]}`; the code "
+            "that computes its numbers is unchanged since, and its verdicts are judged by today's rules."
+        )
+    return (
+        f"**Made by older code.** The modules {', '.join(f'`{m}`' for m in recorded.changed)} have changed "
+        f"since this run was recorded, so its numbers may not be what today's code gives: run {command} "
+        "again before relying on them."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -229,8 +229,10 @@ def hard_update(target: nn.Module, source: nn.Module) -> None:
 
 class OrnsteinUhlenbeckNoise:
     r"""Temporally correlated exploration noise (Uhlenbeck & Ornstein 1930; DDPG, Lillicrap et al. 2016):
-    :math:`x_{t+1} = x_t + \theta(\mu - x_t)\,\Delta t + \sigma\sqrt{\Delta t}\,\varepsilon_t`,
-    :math:`\varepsilon_t \sim \mathcal N(0, I)`, for ``shape`` independent processes."""
+    :math:`x_{t+1} = x_t + \omega(\bar x - x_t)\,\Delta t + \sigma\sqrt{\Delta t}\,\varepsilon_t`,
+    :math:`\varepsilon_t \sim \mathcal N(0, I)`, for ``shape`` independent processes (eq-rl-ou). The mean
+    reversion :math:`\omega` is the argument ``theta`` and the long-run mean :math:`\bar x` is ``mu``: the book
+    keeps :math:`\theta` for network parameters and :math:`\mu` for a deterministic actor (book/notation.md)."""
 
     def __init__(
         self,

@@ -21,15 +21,27 @@ Tables (name: what it holds):
 * ``regret_doubling`` — EXP3 with the doubling trick (no horizon needed) on the stochastic sequence of
   ``regret_curves`` (same loss seed: paired with it by ``run``), Exercise ex-exp3-doubling;
 * ``estimator`` — a Monte Carlo check of Lemma lem-exp3-estimator (unbiased estimates, second moment).
+
+:func:`run` cuts the experiments into :func:`units` (one learner on one loss sequence) that it spreads
+over processes and, for ``make record PAPER=exp3`` (the ``deciding`` scale), keeps as they finish.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from itertools import count
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from edgelearn.core.pool import resumable_map
 from edgelearn.core.results import Recorder
 from edgelearn.core.stats import mean_ci
+from edgelearn.core.store import DiskCache
 from edgelearn.exp3.bandits import BernoulliLosses, LossSequence, TrapLosses, Ucb1, play
 from edgelearn.exp3.exp3 import DOUBLING_FACTOR, SCALES, Exp3, Exp3Doubling, Exp3Scale, optimal_eta, regret_bound
 
@@ -49,57 +61,78 @@ TABLES = (
 )
 
 
+def _selected(index: Iterator[int], part: int | None) -> bool:
+    """Whether an experiment runs its next configuration: every one when ``part`` is None, else only
+    its ``part``-th (0-based), one unit of work of :func:`run` (see :data:`PARTS`)."""
+    i = next(index)
+    return part is None or i == part
+
+
+def _frames(frames: list[pd.DataFrame], name: str, part: int | None) -> pd.DataFrame:
+    if not frames:
+        raise ValueError(f"{name} has no configuration {part!r} at this scale (see PARTS)")
+    return pd.concat(frames, ignore_index=True)
+
+
 def sequences(cfg: Exp3Scale, n_arms: int | None = None) -> dict[str, LossSequence]:
     """The two loss sequences: ``stochastic`` (arm 0 better by ``cfg.gap``) and ``adversarial`` (the trap)."""
     k = cfg.n_arms if n_arms is None else n_arms
     return {"stochastic": BernoulliLosses.with_gap(k, cfg.gap), "adversarial": TrapLosses(k)}
 
 
-def regret_curves(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
-    r"""EXP3 (at :math:`\eta^* = \sqrt{2\ln K/(TK)}`) and UCB1 on both sequences, ``cfg.checkpoints`` points each."""
+def regret_curves(cfg: Exp3Scale, seed: int, part: int | None = None) -> pd.DataFrame:
+    r"""EXP3 (at :math:`\eta^* = \sqrt{2\ln K/(TK)}`) and UCB1 on both sequences, ``cfg.checkpoints`` points each.
+
+    ``part``: only that configuration (sequence x method), as in every experiment of this module."""
     K, T = cfg.n_arms, cfg.horizon
     eta_star = float(optimal_eta(T, K))
-    frames = []
+    frames, index = [], count()
     for i, (name, losses) in enumerate(sequences(cfg).items()):
-        learners = {
-            "EXP3": Exp3(K, eta_star, n_runs=cfg.n_runs, seed=seed + 100 * i),
-            "UCB1": Ucb1(K, n_runs=cfg.n_runs),
-        }
-        for method, learner in learners.items():
+        for method in ("EXP3", "UCB1"):
+            if not _selected(index, part):
+                continue
+            if method == "EXP3":
+                learner: Exp3 | Ucb1 = Exp3(K, eta_star, n_runs=cfg.n_runs, seed=seed + 100 * i)
+            else:
+                learner = Ucb1(K, n_runs=cfg.n_runs)
             result = play(learner, losses, T, seed=seed + 1000 + i, n_checkpoints=cfg.checkpoints)
             frames.append(result.frame(method=method, sequence=name, n_arms=K, eta=eta_star, horizon=T))
-    return pd.concat(frames, ignore_index=True)
+    return _frames(frames, "regret_curves", part)
 
 
-def regret_vs_horizon(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
+def regret_vs_horizon(cfg: Exp3Scale, seed: int, part: int | None = None) -> pd.DataFrame:
     r"""EXP3's regret at each horizon of ``cfg.horizons``, a fresh learner per horizon with :math:`\eta^*(T)`."""
     K = cfg.n_arms
-    frames = []
+    frames, index = [], count()
     for i, (name, losses) in enumerate(sequences(cfg).items()):
         for j, horizon in enumerate(cfg.horizons):
+            if not _selected(index, part):
+                continue
             eta = float(optimal_eta(horizon, K))
             learner = Exp3(K, eta, n_runs=cfg.n_runs, seed=seed + 10_000 + 100 * i + j)
             result = play(learner, losses, horizon, seed=seed + 20_000 + 100 * i + j, n_checkpoints=1)
             frames.append(result.frame(method="EXP3", sequence=name, n_arms=K, eta=eta, horizon=horizon))
-    return pd.concat(frames, ignore_index=True)
+    return _frames(frames, "regret_vs_horizon", part)
 
 
-def regret_vs_eta(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
+def regret_vs_eta(cfg: Exp3Scale, seed: int, part: int | None = None) -> pd.DataFrame:
     r"""EXP3's regret at ``cfg.eta_horizon`` for :math:`\eta = c\,\eta^*`, :math:`c` in ``cfg.eta_factors``."""
     K, T = cfg.n_arms, cfg.eta_horizon
     eta_opt = float(optimal_eta(T, K))
-    frames = []
+    frames, index = [], count()
     for i, (name, losses) in enumerate(sequences(cfg).items()):
         for j, factor in enumerate(cfg.eta_factors):
+            if not _selected(index, part):
+                continue
             learner = Exp3(K, factor * eta_opt, n_runs=cfg.n_runs, seed=seed + 30_000 + 100 * i + j)
             result = play(learner, losses, T, seed=seed + 40_000 + 100 * i + j, n_checkpoints=1)
             frames.append(
                 result.frame(method="EXP3", sequence=name, n_arms=K, eta=factor * eta_opt, eta_factor=factor, horizon=T)
             )
-    return pd.concat(frames, ignore_index=True)
+    return _frames(frames, "regret_vs_eta", part)
 
 
-def regret_vs_prior(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
+def regret_vs_prior(cfg: Exp3Scale, seed: int, part: int | None = None) -> pd.DataFrame:
     r"""EXP3 from a prior uniform on :math:`K'` of ``cfg.prior_arms`` arms (the SBS form), stochastic losses.
 
     For each :math:`K'` of ``cfg.prior_sizes`` the subset either holds the best arm (arm 0; then
@@ -108,11 +141,13 @@ def regret_vs_prior(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
     """
     K_p, T_p = cfg.prior_arms, cfg.prior_horizon
     losses = BernoulliLosses.with_gap(K_p, cfg.gap)  # arm 0 is the best arm
-    frames = []
+    frames, index = [], count()
     for j, size in enumerate(cfg.prior_sizes):
         for holds_best in (True, False):
             if not holds_best and size == K_p:
                 continue  # the full set always holds the best arm
+            if not _selected(index, part):
+                continue
             support = np.arange(size) if holds_best else np.arange(1, size + 1)
             prior = np.zeros(K_p)
             prior[support] = 1.0 / size
@@ -122,7 +157,7 @@ def regret_vs_prior(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
             frames.append(
                 result.frame(method="EXP3", subset_size=size, holds_best=holds_best, eta=eta, n_arms=K_p, horizon=T_p)
             )
-    return pd.concat(frames, ignore_index=True)
+    return _frames(frames, "regret_vs_prior", part)
 
 
 def gaussian_prior(n_arms: int, centre: float, width: float) -> np.ndarray:
@@ -141,7 +176,7 @@ def full_support_priors(n_arms: int) -> dict[str, np.ndarray]:
     }
 
 
-def regret_full_prior(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
+def regret_full_prior(cfg: Exp3Scale, seed: int, part: int | None = None) -> pd.DataFrame:
     r"""EXP3 from full-support priors (Corollary cor-exp3-prior, part 2) on stochastic losses.
 
     :math:`K` = ``cfg.n_arms``, :math:`T` = ``cfg.eta_horizon``; each prior gets the learning rate
@@ -150,8 +185,10 @@ def regret_full_prior(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
     """
     K, T = cfg.n_arms, cfg.eta_horizon
     losses = BernoulliLosses.with_gap(K, cfg.gap)  # arm 0 is the best arm
-    frames = []
+    frames, index = [], count()
     for j, (name, prior) in enumerate(full_support_priors(K).items()):
+        if not _selected(index, part):
+            continue
         eta = float(optimal_eta(T, K, prior_best=float(prior[0]), support=K))
         learner = Exp3(K, eta, n_runs=cfg.n_runs, prior=prior, seed=seed + 70_000 + j)
         result = play(learner, losses, T, seed=seed + 80_000, n_checkpoints=1)
@@ -161,7 +198,7 @@ def regret_full_prior(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
                 horizon=T,
             )
         )  # fmt: skip
-    return pd.concat(frames, ignore_index=True)
+    return _frames(frames, "regret_full_prior", part)
 
 
 def estimator(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
@@ -206,26 +243,108 @@ def regret_doubling(cfg: Exp3Scale, seed: int) -> pd.DataFrame:
     return result.frame(method="EXP3 (doubling)", sequence="stochastic", n_arms=K, horizon=T)
 
 
-def run(scale: str, seed: int = 0, recorder: Recorder | None = None) -> dict[str, pd.DataFrame]:
+MAKERS = {
+    "regret_curves": regret_curves,
+    "regret_vs_horizon": regret_vs_horizon,
+    "regret_vs_eta": regret_vs_eta,
+    "regret_vs_prior": regret_vs_prior,
+    "regret_full_prior": regret_full_prior,
+    "estimator": estimator,
+    "regret_doubling": regret_doubling,
+}
+"""The function that makes each table of :data:`TABLES`."""
+
+PARTS = {
+    "regret_curves": lambda cfg: 2 * 2,  # sequence x (EXP3, UCB1)
+    "regret_vs_horizon": lambda cfg: 2 * len(cfg.horizons),
+    "regret_vs_eta": lambda cfg: 2 * len(cfg.eta_factors),
+    "regret_vs_prior": lambda cfg: sum(1 if size == cfg.prior_arms else 2 for size in cfg.prior_sizes),
+    "regret_full_prior": lambda cfg: len(full_support_priors(cfg.n_arms)),
+}
+"""Tables made of independent configurations (their functions take ``part``): how many each has. The
+others are one unit each. A configuration runs all its runs at once (they are vectorised), so a unit
+is one learner on one loss sequence: splitting it would change its random numbers."""
+
+
+def units(cfg: Exp3Scale, seed: int) -> list[tuple[str, Exp3Scale, int, int | None]]:
+    """The units of work of :func:`run`, as arguments of :func:`unit`: one per configuration."""
+    return [
+        (name, cfg, seed, part) for name in TABLES for part in (range(PARTS[name](cfg)) if name in PARTS else (None,))
+    ]
+
+
+def unit(name: str, cfg: Exp3Scale, seed: int, part: int | None) -> pd.DataFrame:
+    """One unit of work: configuration ``part`` of table ``name`` (the whole table when ``None``)."""
+    return MAKERS[name](cfg, seed) if part is None else MAKERS[name](cfg, seed, part)
+
+
+def timed_unit(name: str, cfg: Exp3Scale, seed: int, part: int | None) -> tuple[pd.DataFrame, float]:
+    """:func:`unit` and its wall time in seconds (what a resumable run keeps per unit)."""
+    start = time.perf_counter()
+    return unit(name, cfg, seed, part), time.perf_counter() - start
+
+
+def unit_rounds(task: tuple[str, Exp3Scale, int, int | None]) -> float:
+    """A unit's rough cost in learner rounds (all its runs advance together), to start the longest first."""
+    name, cfg, _, part = task
+    if name == "regret_vs_horizon":
+        return float(cfg.horizons[part % len(cfg.horizons)])  # type: ignore[operator]
+    if name in ("regret_vs_eta", "regret_full_prior"):
+        return float(cfg.eta_horizon)
+    if name == "regret_vs_prior":
+        return float(cfg.prior_horizon)
+    if name == "estimator":
+        return 0.0
+    return float(cfg.horizon)
+
+
+def run(
+    scale: str,
+    seed: int = 0,
+    recorder: Recorder | None = None,
+    workers: int | None = 1,
+    backend: str = "process",
+    checkpoints: Path | None = None,
+    config: Exp3Scale | None = None,
+) -> dict[str, pd.DataFrame]:
     """Run every experiment of the chapter at ``scale`` and return its tables by name (:data:`TABLES`).
 
-    With a ``recorder`` each table is saved (with its provenance and wall time) as it is made.
+    The experiments are cut into :func:`units` (one learner on one loss sequence, all its runs),
+    spread over ``workers`` processes by :func:`~edgelearn.core.pool.resumable_map` (``None``: every
+    core; the default 1 runs them here, one after the other), longest first. ``checkpoints``: a
+    folder that keeps each finished unit, so that an interrupted run (``make record``) resumes and
+    loses at most the units in flight; a progress bar shows then. Same ``seed``, same tables,
+    whatever the workers, the backend or the interruptions. With a ``recorder`` each table is saved
+    with its provenance (``wall_time_s``: its units' time, as if run one after the other); the
+    ``regret_curves`` record also notes the number of units and the run's wall time (``run_seconds``).
+    ``config`` replaces the scale's sizes (e.g. a smaller one in a test).
     """
-    cfg = SCALES[scale]
-    makers = {
-        "regret_curves": regret_curves,
-        "regret_vs_horizon": regret_vs_horizon,
-        "regret_vs_eta": regret_vs_eta,
-        "regret_vs_prior": regret_vs_prior,
-        "regret_full_prior": regret_full_prior,
-        "estimator": estimator,
-        "regret_doubling": regret_doubling,
-    }
-    tables = {}
-    for name, make in makers.items():
-        tables[name] = make(cfg, seed)
-        if recorder is not None:
-            recorder.save(name, tables[name])
+    cfg = config or SCALES[scale]
+    tasks = units(cfg, seed)
+    order = sorted(range(len(tasks)), key=lambda i: -unit_rounds(tasks[i]))
+    cache = DiskCache(checkpoints, "edgelearn.exp3.experiments") if checkpoints is not None else None
+    start = time.perf_counter()
+    with tqdm(total=len(tasks), desc="EXP3 units", unit="unit", disable=cache is None) as bar:
+        outputs = resumable_map(
+            timed_unit,
+            [tasks[i] for i in order],
+            cache,
+            workers,
+            backend,
+            progress=lambda _: bar.update(),
+            spec=lambda task: [task[0], asdict(task[1]), task[2], task[3]],
+        )
+    run_seconds = round(time.perf_counter() - start, 1)
+    done = dict(zip(order, outputs, strict=True))
+    tables, seconds = {}, {}
+    for name in TABLES:  # each table's units in their order (task order), whatever order they ran in
+        mine = [done[i] for i, task in enumerate(tasks) if task[0] == name]
+        tables[name] = pd.concat([frame for frame, _ in mine], ignore_index=True)
+        seconds[name] = sum(s for _, s in mine)
+    if recorder is not None:
+        for name in TABLES:  # wall_time_s: the table's own units, one after the other
+            extra = {"units": len(tasks), "run_seconds": run_seconds} if name == "regret_curves" else {}
+            recorder.save(name, tables[name], wall_time_s=round(seconds[name], 3), **extra)
     return tables
 
 

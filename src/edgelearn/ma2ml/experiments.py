@@ -141,7 +141,7 @@ def run_search(
 
     The curve holds :func:`~edgelearn.ma2ml.top_k_curve` of ``true_reward`` (the table's
     seed-averaged reward), the exact expected reward of the sampling policy :math:`\\pi`
-    (``policy_value``) and, for MA2ML, of its target policy :math:`\rho` (``target_value``), both
+    (``policy_value``) and, for MA2ML, of its target policy :math:`\\bar\\pi` (``target_value``), both
     before the batch, and the regret of the best pipeline found so far.
     """
     history = search_pipelines(
@@ -290,8 +290,8 @@ def counterfactual_values(reward: np.ndarray, policies: Sequence[np.ndarray], ag
 
 
 def gibbs_policy(target: np.ndarray, values: np.ndarray, lam: float) -> np.ndarray:
-    r"""The maximiser :math:`\pi^\star \propto \rho\, e^{Q/\lambda}` of
-    :math:`\sum_a \pi(a) Q(a) - \lambda\,\mathrm{KL}(\pi\|\rho)` (theory page, Gibbs lemma)."""
+    r"""The maximiser :math:`\pi^\star \propto \bar\pi\, e^{Q/\lambda}` of
+    :math:`\sum_a \pi(a) Q(a) - \lambda\,\mathrm{KL}(\pi\|\bar\pi)` (theory page, Gibbs lemma)."""
     logits = np.log(target) + (values - values.max()) / lam
     p = np.exp(logits - logits.max())
     return p / p.sum()
@@ -307,10 +307,10 @@ def exact_iteration(
 ) -> pd.DataFrame:
     r"""The monotonic-improvement theorem's setting on a table of expected rewards.
 
-    From uniform target policies :math:`\rho`, each iteration replaces the agents' policies by their
+    From uniform target policies :math:`\bar\pi`, each iteration replaces the agents' policies by their
     Gibbs policies against the exact counterfactual values: one agent after the other against the
     others' *current* policies (``"sequential"``, the case the theorem covers), or all at once against
-    :math:`\rho_{-i}` (``"simultaneous"``, which it does not cover); then :math:`\rho \leftarrow \pi`
+    :math:`\bar\pi_{-i}` (``"simultaneous"``, which it does not cover); then :math:`\bar\pi \leftarrow \pi`
     (:math:`\tau = 1`). Returns the expected reward of the policy per (lam, mode, iteration); iteration 0
     is the uniform start. Rewards are the raw seed-averaged accuracies (no standardisation).
     """

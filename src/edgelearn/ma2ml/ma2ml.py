@@ -22,7 +22,7 @@ The file reads top to bottom as the method:
 5. the KL-regularised target policies (:func:`kl_divergence`) and **MA2ML** (:class:`MA2ML`):
    off-policy, the critic is fitted on the replay buffer and each agent maximises
    :math:`\mathbb E_{A_{-i} \sim \mathcal B}[\sum_a \pi_i(a) Q(a, A_{-i})] - \lambda\,
-   \mathrm{KL}(\pi_i \| \rho_i)` with slowly updated target policies :math:`\rho_i` (poster,
+   \mathrm{KL}(\pi_i \| \bar\pi_i)` with slowly updated target policies :math:`\bar\pi_i` (poster,
    "off-policy learning").
 
 The poster leaves the parameterisation, :math:`\lambda`, the critic and the update schedule
@@ -242,7 +242,7 @@ def counterfactual_baseline(
 
 
 def kl_divergence(pi_logits: torch.Tensor, rho_logits: torch.Tensor) -> torch.Tensor:
-    r""":math:`\mathrm{KL}(\pi \| \rho)` of two categorical distributions given by logits."""
+    r""":math:`\mathrm{KL}(\pi \| \bar\pi)` of two categorical distributions given by logits."""
     log_pi, log_rho = torch.log_softmax(pi_logits, -1), torch.log_softmax(rho_logits, -1)
     return (log_pi.exp() * (log_pi - log_rho)).sum(-1)
 
@@ -265,7 +265,7 @@ class MA2ML(ModuleAgents):
         self.gen = torch_generator(seed)
 
     def target_joint_policy(self) -> np.ndarray:
-        r"""The joint target policy :math:`\rho = \prod_i \rho_i`, the anchor of the KL term."""
+        r"""The joint target policy :math:`\bar\pi = \prod_i \bar\pi_i`, the anchor of the KL term."""
         joint = np.ones(())
         for target in self.targets:
             joint = np.multiply.outer(joint, torch.softmax(target, -1).numpy())
@@ -314,7 +314,7 @@ class MA2ML(ModuleAgents):
 
     def _kl_regularised_step(self, actions: torch.Tensor) -> None:
         r"""Off-policy: maximise :math:`\mathbb E_{A_{-i}\sim\mathcal B}[\sum_a \pi_i(a) Q(a, A_{-i})]
-        - \lambda\,\mathrm{KL}(\pi_i\|\rho_i)` for every agent (then :meth:`_update_targets`)."""
+        - \lambda\,\mathrm{KL}(\pi_i\|\bar\pi_i)` for every agent (then :meth:`_update_targets`)."""
         for _ in range(self.config.policy_steps):
             idx = torch.randint(len(actions), (min(self.config.minibatch, len(actions)),), generator=self.gen)
             batch = actions[idx]
@@ -330,7 +330,7 @@ class MA2ML(ModuleAgents):
 
     @torch.no_grad()
     def _update_targets(self) -> None:
-        r"""Soft update of the target policies, :math:`\rho_i \leftarrow (1-\tau)\rho_i + \tau\pi_i` (in
+        r"""Soft update of the target policies, :math:`\bar\pi_i \leftarrow (1-\tau)\bar\pi_i + \tau\pi_i` (in
         logits), after every batch in both variants: off-policy they anchor the KL term; on-policy
         they only lag the policies (the monotonicity check tracks the sampling policies :math:`\pi_i`)."""
         for target, lg in zip(self.targets, self.logits):

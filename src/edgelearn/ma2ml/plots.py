@@ -132,7 +132,7 @@ def plot_flops(bench: TabularBenchmark, flops: pd.DataFrame, n_batches: int) -> 
     axes[0].scatter(
         bench.flops.ravel(), bench.mean_accuracy().ravel(), s=8, color="0.6", label="all pipelines (seed mean)"
     )
-    axes[0].axvline(constraint, color="k", ls="--", lw=1, label="constraint C")
+    axes[0].axvline(constraint, color="k", ls="--", lw=1, label=r"constraint FLOPs$_{\max}$")
     axes[0].set(xscale="log", xlabel="FLOPs (forward, one image)", ylabel="validation accuracy", title="the trade-off")
     axes[0].legend(fontsize="small")
     order = [m for m in (*FLOPS_METHODS, "MA2ML (accuracy reward)") if m in set(flops.method)]
@@ -141,7 +141,7 @@ def plot_flops(bench: TabularBenchmark, flops: pd.DataFrame, n_batches: int) -> 
     axes[1].bar(range(len(order)), s["mean"], yerr=[s["mean"] - s.lo, s.hi - s["mean"]], capsize=3, color=colours)
     axes[1].set(xticks=range(len(order)), ylim=(0, 1.05), title=f"after {n_batches} batches")
     axes[1].set_xticklabels([m.replace(" (", "\n(") for m in order], fontsize="small")
-    axes[1].set_ylabel("share of the top-k within C")
+    axes[1].set_ylabel(r"share of the top-k within FLOPs$_{\max}$")
     fig.tight_layout()
     plt.close(fig)  # not shown as a cell output: the page shows it once, where it glues it
     return fig

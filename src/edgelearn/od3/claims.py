@@ -375,12 +375,12 @@ def od3_time_vs_cloud(results: Results, scale: str) -> Claim:
 
 @rules.claim("sharpened_target")
 def sharpened_target(results: Results, scale: str) -> Claim:
-    """Section III-C: a temperature below 1 (τ = 0.01) sharpens the teacher's Q-values into a
+    """Section III-C: a temperature below 1 (κ = 0.01, the paper's τ) sharpens the teacher's Q-values into a
     distribution that gives unambiguous information about the action to take.
 
-    That the greedy action's probability grows as τ falls is a theorem (prop-od3-temperature);
-    how close to greedy it gets at τ = 0.01 depends on the teacher's action gaps, and that is what
-    is checked. Rule: the mean probability of the teacher's greedy action at τ = 0.01 over the states
+    That the greedy action's probability grows as κ falls is a theorem (prop-od3-temperature);
+    how close to greedy it gets at κ = 0.01 depends on the teacher's action gaps, and that is what
+    is checked. Rule: the mean probability of the teacher's greedy action at κ = 0.01 over the states
     it visits; reproduced at >= 0.9, partly at >= 0.6, else not reproduced.
     """
     if claim := unavailable("sharpened_target", results, ["sharpening"]):

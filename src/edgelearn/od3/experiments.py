@@ -244,9 +244,10 @@ def ablation(cfg: OD3Config, seeds: Sequence[int], teacher: QNet, final_eval: pd
 
 
 def sharpening(teacher: QNet, env_name: str, seed: int, steps: int, taus: Sequence[float] = TAUS) -> pd.DataFrame:
-    r"""The teacher's softmax :math:`F_{sm}(q_T/\tau)` (eq. 3) on the states it visits acting
-    ε-greedily (ε = 0.05) for ``steps`` steps: per temperature, the mean probability of its greedy
-    action, the mean entropy (nats), and the median gap between its best and second-best Q-value."""
+    r"""The teacher's softmax :math:`F_{sm}(q_T/\kappa)` (eq. 3; the temperature :math:`\kappa`, the paper's
+    :math:`\tau`, is ``tau`` here) on the states it visits acting ε-greedily (ε = 0.05) for ``steps`` steps:
+    per temperature, the mean probability of its greedy action, the mean entropy (nats), and the median
+    gap between its best and second-best Q-value."""
     device = next(teacher.parameters()).device
     dtype = torch.uint8 if teacher.layout == "atari" else torch.float32
     rng = numpy_generator(seed)

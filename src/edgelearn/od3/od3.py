@@ -2,7 +2,7 @@ r"""OD3 (Jang et al. 2020): a cloud DQN teacher distilled into an edge student, 
 
 1. **Configuration** — :class:`DQNConfig`: the hyper-parameters of one training run (the paper's
    Table 2 at the paper scale), its ``device`` included.
-2. **The OD3 loss** (eqs. 3-5) — :func:`od3_loss`: :math:`\mathrm{KL}(\mathrm{softmax}(q_T/\tau)\,\|\,
+2. **The OD3 loss** (eqs. 3-5) — :func:`od3_loss`: :math:`\mathrm{KL}(\mathrm{softmax}(q_T/\kappa)\,\|\,
    \mathrm{softmax}(z_S))` averaged over a minibatch, written with log-probabilities.
 3. **Training** — :func:`train`: one loop for the paper's three runs. ``CLOUD`` and ``EDGE`` are DQN
    (eq. 2, a hard-updated target network) with largenet and smallnet; ``EDGE-OD3`` (Algorithm 1,
@@ -103,10 +103,11 @@ class DQNConfig:
 
 
 def od3_loss(student_logits: torch.Tensor, teacher_q: torch.Tensor, tau: float = 0.01) -> torch.Tensor:
-    r"""Eq. 4-5 averaged over the batch: :math:`\mathrm{KL}(F_{sm}(q_T/\tau)\,\|\,F_{sm}(z_S))`.
+    r"""Eq. 4-5 averaged over the batch: :math:`\mathrm{KL}(F_{sm}(q_T/\kappa)\,\|\,F_{sm}(z_S))`.
 
-    The teacher's Q-values are sharpened with temperature ``tau`` (eq. 3, :math:`\tau < 1`); the
-    student's logits enter at temperature 1. The teacher is detached: only the student gets gradients.
+    The teacher's Q-values are sharpened with temperature ``tau`` (the book's :math:`\kappa`, the paper's
+    :math:`\tau`; eq. 3, :math:`\kappa < 1`); the student's logits enter at temperature 1. The teacher is
+    detached: only the student gets gradients.
     """
     if not tau > 0:
         raise ValueError(f"'tau' must be > 0, got {tau}")

@@ -19,18 +19,28 @@ tidy table through the :class:`~edgelearn.core.results.Recorder`:
 
 The claims are judged from these tables by :mod:`edgelearn.slicing.claims`. Every random draw
 is seeded from ``seed``, so the same seed gives the same tables (up to wall times).
+
+``make record PAPER=slicing`` runs the chapter at its ``deciding`` scale through :func:`recorder`
+and :func:`run`, whose learning experiments are cut into resumable units spread over processes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from functools import lru_cache
+from itertools import count
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from edgelearn.core.pool import resumable_map
 from edgelearn.core.results import Recorder
 from edgelearn.core.stats import mean_ci
+from edgelearn.core.store import DiskCache
 from edgelearn.exp3 import Exp3, optimal_eta, play
 from edgelearn.slicing.accuracy_model import AccuracyModel, TrainingGrid, fit_accuracy_model, is_monotone, run_grid
 from edgelearn.slicing.ols import (
@@ -250,6 +260,19 @@ def scenarios(space: DecisionSpace, models: Sequence[AccuracyModel], noise: floa
     return {name: SlicingLosses(space, tuple(models), scenario=name, noise_sd=noise) for name in SCENARIOS}
 
 
+def _selected(index: Iterator[int], part: int | None) -> bool:
+    """Whether an experiment runs its next configuration: every one when ``part`` is None, else only
+    its ``part``-th (0-based), one unit of work of :func:`run`."""
+    i = next(index)
+    return part is None or i == part
+
+
+def _frames(frames: list[pd.DataFrame], name: str, part: int | None) -> pd.DataFrame:
+    if not frames:
+        raise ValueError(f"{name} has no configuration {part!r} at this scale (see n_parts)")
+    return pd.concat(frames, ignore_index=True)
+
+
 def optimal_super_action(losses: SlicingLosses, horizon: int) -> int:
     """The super action with the lowest expected loss averaged over the horizon (64 slots sampled)."""
     slots = np.linspace(0, horizon - 1, 64).astype(int)
@@ -257,16 +280,19 @@ def optimal_super_action(losses: SlicingLosses, horizon: int) -> int:
 
 
 def regret_curves(
-    space: DecisionSpace, sequences: dict[str, SlicingLosses], cfg: SlicingScale, seed: int
+    space: DecisionSpace, sequences: dict[str, SlicingLosses], cfg: SlicingScale, seed: int, part: int | None = None
 ) -> pd.DataFrame:
     """Regret curves of OLS, OLS-SA, OLS-RSA (EXP3 at their own :math:`\\eta^*`), the fixed
     allocation and uniform random play over the super actions, in every scenario; all are scored
     against the best super action in hindsight. ``p_tracked``: the learner's probability of the
-    scenario's optimal super action (:func:`optimal_super_action`)."""
-    T, curves = cfg.horizon, []
+    scenario's optimal super action (:func:`optimal_super_action`). ``part``: only that configuration
+    (scenario x method, in the order of the loops), one unit of work of :func:`run`."""
+    T, curves, index = cfg.horizon, [], count()
     for i, (name, losses) in enumerate(sequences.items()):
         best = optimal_super_action(losses, T)
         for j, method in enumerate(OLS_VARIANTS):
+            if not _selected(index, part):
+                continue
             learner, columns = exp3_learner(space, method, T, n_runs=cfg.n_runs, seed=seed + 100 * i + j)
             track = np.flatnonzero(columns == best)
             result = play(
@@ -279,15 +305,17 @@ def regret_curves(
                 arm_columns=columns,
             )
             curves.append(result.frame(method=method, scenario=name, size=learner.n_arms, eta=learner.eta))
-        baselines = {
-            "fixed": FixedPolicy(fixed_allocation(space), cfg.n_runs),
-            "uniform": UniformPolicy(len(space.hyper), cfg.n_runs, seed=seed + 100 * i + 50),
-        }
-        for method, policy in baselines.items():
+        for method in ("fixed", "uniform"):
+            if not _selected(index, part):
+                continue
+            if method == "fixed":
+                policy: FixedPolicy | UniformPolicy = FixedPolicy(fixed_allocation(space), cfg.n_runs)
+            else:
+                policy = UniformPolicy(len(space.hyper), cfg.n_runs, seed=seed + 100 * i + 50)
             result = play(policy, losses, T, seed=seed + 1000 + i, n_checkpoints=cfg.checkpoints)
             size = 1 if method == "fixed" else len(space.hyper)
             curves.append(result.frame(method=method, scenario=name, size=size, eta=np.nan))
-    return pd.concat(curves, ignore_index=True)
+    return _frames(curves, "regret_curves", part)
 
 
 def final_regret(curves: pd.DataFrame) -> pd.DataFrame:
@@ -311,20 +339,32 @@ def middle(values: Sequence[float]) -> float:
 
 
 def prior_runs(
-    space: DecisionSpace, losses: SlicingLosses, best: int, cfg: SlicingScale, seed: int, n_checkpoints: int = 4
+    space: DecisionSpace,
+    losses: SlicingLosses,
+    best: int,
+    cfg: SlicingScale,
+    seed: int,
+    n_checkpoints: int = 4,
+    part: int | None = None,
 ) -> pd.DataFrame:
     """OLS-SA on ``losses`` from the uniform prior, SBS centred on the optimum ``best`` for every
     subset size, and SBS (middle size) and GBS (middle spread, and every spread at the smallest
     and the middle offset) with their centre moved away from the optimum towards the centre of the
     space. Columns: those of :meth:`PlayResult.frame`, ``method``, ``offset``, ``subset_size``,
-    ``sigma``, ``holds_optimum`` (the prior gives the optimum positive mass) and ``space_size``."""
+    ``sigma``, ``holds_optimum`` (the prior gives the optimum positive mass) and ``space_size``.
+    ``part``: only that prior configuration (in the order below), one unit of work of :func:`run`."""
     T, K = cfg.horizon, len(space.hyper)
     coords = space.coordinates()
     direction = coords.mean(axis=0) - coords[best]
     direction /= np.linalg.norm(direction)
     uniform_eta = float(optimal_eta(T, K))
+    index = count()
 
-    def one(prior: np.ndarray, eta: float, tag: str, k: int, offset=0.0, size=np.nan, sigma=np.nan) -> pd.DataFrame:
+    def one(
+        prior: np.ndarray, eta: float, tag: str, k: int, offset=0.0, size=np.nan, sigma=np.nan
+    ) -> pd.DataFrame | None:
+        if not _selected(index, part):
+            return None
         learner, columns = exp3_learner(
             space, "OLS-SA", T, n_runs=cfg.n_runs, seed=seed + 5_000 + k, prior=prior, eta=eta
         )
@@ -351,7 +391,21 @@ def prior_runs(
                 rows.append(
                     one(gbs_prior(space, centre, sigma), uniform_eta, "GBS", 40 + 10 * k + j, offset, sigma=sigma)
                 )
-    return pd.concat(rows, ignore_index=True)
+    return _frames([r for r in rows if r is not None], "priors", part)
+
+
+def n_parts(table: str, cfg: SlicingScale, n_super_actions: int) -> int:
+    """How many configurations (units of work) :func:`regret_curves` (``"regret_curves"``) or
+    :func:`prior_runs` (``"priors"``) runs at ``cfg`` on a space of ``n_super_actions``."""
+    if table == "regret_curves":
+        return len(SCENARIOS) * (len(OLS_VARIANTS) + 2)  # + the fixed allocation and uniform play
+    if table == "priors":
+        sizes = [s for s in cfg.prior_sizes if s <= n_super_actions]
+        sweep_offsets = (min(cfg.prior_offsets), middle(cfg.prior_offsets))
+        extra_sigmas = sum(sigma != middle(cfg.prior_sigmas) for sigma in cfg.prior_sigmas)
+        swept = sum(offset in sweep_offsets for offset in cfg.prior_offsets)
+        return 1 + len(sizes) + 2 * len(cfg.prior_offsets) + swept * extra_sigmas
+    raise ValueError(f"'table' must be 'regret_curves' or 'priors', got {table!r}")
 
 
 def prior_summary(priors: pd.DataFrame) -> pd.DataFrame:
@@ -361,23 +415,81 @@ def prior_summary(priors: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- 5. everything at a scale ------------------------------------------------------------------
-def run(scale: str, seed: int, recorder: Recorder, cfg: SlicingScale | None = None) -> dict[str, pd.DataFrame]:
+@lru_cache(maxsize=4)
+def _space(levels: int) -> DecisionSpace:
+    """The learning experiments' space (2 services, ``levels`` levels), built once per process."""
+    return build_space(default_config(2, levels))
+
+
+def learning_unit(
+    table: str, cfg: SlicingScale, models: tuple[AccuracyModel, ...], noise: float, seed: int, part: int
+) -> tuple[pd.DataFrame, float]:
+    """One unit of work of :func:`run`: configuration ``part`` of ``table`` (``"regret_curves"`` or
+    ``"priors"``) on the instance of ``cfg.levels`` levels with the fitted ``models`` and the noise
+    ``noise``; returns its rows and its wall time in seconds. Rebuilds the instance where it runs
+    (a worker process), so its arguments stay small."""
+    start = time.perf_counter()
+    space = _space(cfg.levels)
+    sequences = scenarios(space, models, noise)
+    if table == "regret_curves":
+        frame = regret_curves(space, sequences, cfg, seed, part)
+    else:
+        best = optimal_super_action(sequences["stationary"], cfg.horizon)
+        frame = prior_runs(space, sequences["stationary"], best, cfg, seed, part=part)
+    return frame, time.perf_counter() - start
+
+
+def unit_cost(task: tuple) -> float:
+    """A unit's rough relative cost (slots x cost of a slot), to start the longest first: EXP3 over
+    the feasible decisions is the slowest learner, the benchmarks the fastest, and the changing
+    scenarios recompute the expected losses every slot."""
+    table, cfg, _, _, _, part = task
+    if table == "priors":
+        return 1.0
+    scenario, method = divmod(part, len(OLS_VARIANTS) + 2)
+    return (1.2 if method == 0 else 1.0 if method < len(OLS_VARIANTS) else 0.3) + (0.5 if scenario else 0.0)
+
+
+def run(
+    scale: str,
+    seed: int,
+    recorder: Recorder,
+    cfg: SlicingScale | None = None,
+    workers: int | None = 1,
+    backend: str = "process",
+    checkpoints: Path | None = None,
+) -> dict[str, pd.DataFrame]:
     """Run the chapter's experiments at ``scale`` and save every table through ``recorder``.
 
     ``cfg`` overrides the scale's sizes (tests pass a smaller one). Returns the tables by name,
     as read back from the recorder: ``training_runs``, ``accuracy_fit``, ``super_actions``,
     ``space_sizes``, ``slot_times``, ``regret_curves`` and ``priors``.
+
+    The training runs, the fit and the timings run here; the learning experiments are cut into
+    units (one learner or benchmark in one scenario, or one prior; all its runs at once, since they
+    are vectorised) spread over ``workers`` processes by :func:`~edgelearn.core.pool.resumable_map`
+    (``None``: every core; the default 1 runs them here), longest first. ``checkpoints``: a folder
+    that keeps the training runs and each finished unit, so that an interrupted run (``make record``)
+    resumes from the same fitted model and loses at most the units in flight; a progress bar shows
+    then. Same ``seed``, same tables (up to wall
+    times), whatever the workers, the backend or the interruptions. The learning tables' provenance
+    gives their units' time as if run one after the other (``wall_time_s``); ``regret_curves``'s
+    also the number of units and the wall time of all of them (``run_seconds``).
     """
     cfg = SCALES[scale] if cfg is None else cfg
     config = default_config(2, cfg.levels)
     tables: dict[str, pd.DataFrame] = {}
 
-    def save(name: str, df: pd.DataFrame) -> pd.DataFrame:
-        recorder.save(name, df)
+    def save(name: str, df: pd.DataFrame, **extra: object) -> pd.DataFrame:
+        recorder.save(name, df, **extra)
         tables[name] = recorder.load(name)
         return tables[name]
 
-    training, source = training_runs(cfg, config)
+    cache = DiskCache(checkpoints, "edgelearn.slicing.experiments") if checkpoints is not None else None
+    kept = cache.get(["training_runs", asdict(cfg)]) if cache is not None else None
+    training, source = kept if kept is not None else training_runs(cfg, config)
+    if cache is not None and kept is None:
+        cache.put(["training_runs", asdict(cfg)], (training, source))
     recorder.set_data_source(source)
     training = save("training_runs", training)
     models, fit_table = fit_models(training, config)
@@ -386,8 +498,42 @@ def run(scale: str, seed: int, recorder: Recorder, cfg: SlicingScale | None = No
     save("super_actions", super_action_table(space, models, training))
     sizes = save("space_sizes", space_sizes(cfg))
     save("slot_times", slot_times(sizes, cfg.horizon, seed))
-    sequences = scenarios(space, models, noise_sd(training))
-    save("regret_curves", regret_curves(space, sequences, cfg, seed))
-    best = optimal_super_action(sequences["stationary"], cfg.horizon)
-    save("priors", prior_runs(space, sequences["stationary"], best, cfg, seed))
+    noise = noise_sd(training)
+    tasks = [
+        (table, cfg, tuple(models), noise, seed, part)
+        for table in ("regret_curves", "priors")
+        for part in range(n_parts(table, cfg, len(space.hyper)))
+    ]
+    order = sorted(range(len(tasks)), key=lambda i: -unit_cost(tasks[i]))
+    start = time.perf_counter()
+    with tqdm(total=len(tasks), desc="Slicing units", unit="unit", disable=cache is None) as bar:
+        outputs = resumable_map(
+            learning_unit,
+            [tasks[i] for i in order],
+            cache,
+            workers,
+            backend,
+            progress=lambda _: bar.update(),
+            spec=lambda t: [t[0], asdict(t[1]), [m.params for m in t[2]], t[3], t[4], t[5]],
+        )
+    run_seconds = round(time.perf_counter() - start, 1)
+    done = dict(zip(order, outputs, strict=True))
+    for table in ("regret_curves", "priors"):  # each table's units in their order, whatever order they ran in
+        mine = [done[i] for i, task in enumerate(tasks) if task[0] == table]
+        extra = {"units": len(tasks), "run_seconds": run_seconds} if table == "regret_curves" else {}
+        frame = pd.concat([f for f, _ in mine], ignore_index=True)
+        save(table, frame, wall_time_s=round(sum(s for _, s in mine), 3), **extra)
     return tables
+
+
+def recorder(scale: str, seed: int = 0) -> Recorder:
+    """The :class:`~edgelearn.core.results.Recorder` of the chapter's run at ``scale`` (the notebook's
+    and ``make record``'s); :func:`run` sets its data source once the training data are loaded."""
+    cfg = SCALES[scale]
+    return Recorder(
+        "slicing",
+        scale,
+        seeds={"base_seed": seed, "learner_runs": cfg.n_runs, "training_seeds": list(cfg.train_seeds)},
+        data_source="set by run() once the training data are loaded",
+        config=cfg,
+    )

@@ -111,6 +111,46 @@ SCALES: Scales[SlicingScale] = Scales(
         arch="cnn",
         checkpoints=200,
     ),
+    # paper: about 1 h 15 min on 2 CPU cores from measured throughput, not counting the size sweep's largest
+    # instances: the CNN training (2 services x 6 fractions summing to 3.1 x 50,000 images x 6 epochs x 10
+    # seeds = 18.6 M image-epochs at 7,600 images/s on one thread, run one after the other) about 41 min and
+    # its per-epoch evaluation (720 x 10,000 images) about 5 min; the learning at T = 200,000 and 50 runs
+    # about 15 core-min (4,500 us a slot for all units, see deciding; more at 6 levels). Counting the
+    # spaces of 4 services x 7-8 levels was not timed: it took 4.6 s at 3 services x 6 levels and grows
+    # about 5x a level.
+    #
+    # deciding: laptop's instance and training runs, hence its fitted model (a verdict can change only through
+    # the horizon and the runs), at T = 2,000,000 (100x laptop's, 10x the paper's) with the paper's 50
+    # runs. It decides what laptop's T = 20,000 could not: with eta* = sqrt(2 ln K / (T K)) a learner
+    # separates arms whose expected losses differ by D once eta* T D = D sqrt(2 T ln K / K) is well above
+    # 1, which grows as sqrt(T): sublinear_regret and adapts (growth exponents 0.95-1.00 at 2 x 10^4; in a
+    # probe at 2 x 10^5 with 8 runs OLS-SA 0.85, OLS-RSA 0.84, OLS 0.98), beats_fixed (the fixed
+    # allocation's regret is linear, 0.021 a slot; OLS-SA's was 0.0225 a slot at 2 x 10^5, OLS's 0.040),
+    # gbs (an SBS subset missing the optimum keeps a linear regret, GBS's per-slot regret falls with T)
+    # and converges (P(optimal super action) for OLS-RSA 0.08 at 2 x 10^4, 0.27 at 2 x 10^5; but the best
+    # two super actions differ by 0.0007, so eta* T D reaches only 0.47 for OLS-RSA at 2 x 10^6: a
+    # learner at eta* singles out the very best only near T = 4 x 10^7, beyond any CPU budget here). 50
+    # runs keep every paired interval narrow (at 20 runs they are already +-2 on differences of
+    # hundreds). Measured on 1 core while the 2-core ATS recording ran (each unit for 10,000 slots, 50
+    # runs): 1,740 us a slot for the 15 regret-curve units, 2,760 us for the 24 prior units, 4,500 us
+    # in all: 9,000 core-s at T = 2 x 10^6, about 75 min at 2 workers plus 35 s of training and timing
+    # (the longest unit, OLS in the drift scenario, about 8.5 min; T = 3 x 10^6 would take about 1.9 h).
+    deciding=SlicingScale(
+        levels=5,
+        horizon=2_000_000,
+        n_runs=50,
+        size_services=(1, 2, 3),
+        size_levels=(3, 4, 5, 6),
+        prior_sizes=(1, 4, 16, 64, 256),
+        prior_sigmas=(0.05, 0.1, 0.2, 0.4, 0.8),
+        prior_offsets=(0.0, 0.25, 0.5, 0.75, 1.0),
+        train_datasets=("fashion-mnist", "mnist"),
+        train_pools=(20_000, 8_000),
+        train_tests=(5_000, 2_000),
+        train_fractions=(0.1, 0.2, 0.4, 0.6, 0.8, 1.0),
+        train_seeds=(0, 1, 2),
+        checkpoints=200,
+    ),
 )
 """The slicing chapter's sizes per scale: ``SCALES["laptop"]``; an unknown scale raises ``ValueError``."""
 

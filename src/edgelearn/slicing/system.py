@@ -9,8 +9,8 @@ every constant it no longer shows is an assumption collected in :class:`SlicingC
 Per AI service (model) :math:`m` and slot, a decision chooses a data fraction :math:`d_m`,
 a number of epochs :math:`e_m`, a CPU frequency :math:`f_m` and a data rate :math:`r_m`:
 
-* learning latency (eqs. 1–3): :math:`L_m = \frac{d_m N_m s_m}{r_m} + \tau + \frac{e_m d_m N_m c_m}{f_m}`
-  (:func:`latency`);
+* learning latency (eqs. 1–3): :math:`L_m = \frac{d_m N_m s_m}{r_m} + L^{\mathrm{acc}} + \frac{e_m d_m N_m c_m}{f_m}`
+  (:func:`latency`), with the channel access delay :math:`L^{\mathrm{acc}}` (the paper's :math:`\tau`);
 * cost (eq. 12): :math:`C_m = \pi_f f_m + \pi_r r_m` (:func:`cost`);
 * constraints: :math:`\sum_m f_m \le F^{\max}` (6), :math:`\sum_m r_m \le R^{\max}` (7),
   :math:`L_m \le L_m^{\max}` (8), :math:`C_m \le C_m^{\max}` (9), and the ranges of :math:`d_m`
