@@ -14,7 +14,7 @@ import torch
 
 from edgelearn.core.data import DataUnavailableError, load_dataset
 from edgelearn.core.results import read_table
-from edgelearn.core.store import RowLog, StaleResultError, sha256
+from edgelearn.core.store import RowLog, StaleResultError, code_text, sha256
 from edgelearn.ma2ml import pipelines as pl
 from edgelearn.ma2ml import table as tb
 
@@ -344,7 +344,8 @@ def test_provenance_records_the_pipelines_fingerprint(fresh_tiny):
     assert meta["table_sha256"] == sha256(out.read_bytes())
     code = meta["code"]
     assert code["modules"] == ["edgelearn.ma2ml.pipelines"]
-    assert code["files"]["edgelearn.ma2ml.pipelines"] == sha256(Path(pl.__file__).read_bytes())[:12]
+    assert code["method"] == "code"  # hashed without comments and docstrings (core.store.code_text)
+    assert code["files"]["edgelearn.ma2ml.pipelines"] == sha256(code_text(Path(pl.__file__).read_bytes()).encode())[:12]
     # the core code a run uses counts; the searchers and the table builder do not
     assert {"edgelearn.core.fit", "edgelearn.core.data", "edgelearn.core.seeding"} <= set(code["files"])
     assert not {"edgelearn.ma2ml.ma2ml", "edgelearn.ma2ml.table", "edgelearn.ma2ml.search"} & set(code["files"])

@@ -58,7 +58,7 @@ def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, m
         episodes.drop(columns=[c for c in episodes if "second" in c or c.endswith("_s")]),
         loaded.tables["episodes"].drop(columns=[c for c in episodes if "second" in c or c.endswith("_s")]),
     )
-    assert "unchanged" in loaded.provenance().data.value.iloc[-1]
+    assert "unchanged" in loaded.provenance()["code since"]
     assert "is unchanged since" in record.recorded_note("ats", loaded)
     # the verdicts are judged again by today's rules when the run is loaded
     monkeypatch.setattr(
@@ -83,7 +83,7 @@ def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, m
     assert "Made by older code" in record.recorded_note("ats", stale) and "edgelearn.ats.mec" in record.recorded_note(
         "ats", stale
     )
-    assert "changed: edgelearn.ats.mec" in stale.provenance().data.value.iloc[-1]
+    assert "changed: edgelearn.ats.mec" in stale.provenance()["code since"]
     assert "No run of this chapter" in record.recorded_note("ats", None)
     monkeypatch.setenv(record.RECORDED_ENV, str(tmp_path / "recorded"))
     assert record.load_recorded("ats", "smoke").changed == ["edgelearn.ats.mec"]  # $EDGELEARN_RECORDED_DIR

@@ -285,7 +285,7 @@ def test_candidate_cache_goes_stale_exactly_when_candidate_training_changes(data
 
     def edit(name: str) -> None:
         with open(copy / name, "a") as handle:
-            handle.write("\n# an edit\n")
+            handle.write("\n_AN_EDIT = 1\n")
 
     for name in ("trl_hpo.py", "baselines.py", "analysis.py"):
         edit(name)

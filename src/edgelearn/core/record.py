@@ -165,31 +165,26 @@ class Recorded:
     def current(self) -> bool:
         return not self.changed
 
-    def provenance(self) -> Any:
-        """The run's provenance as a two-column table for people (setting, value): the command,
-        scale, seeds, commit, wall time, machine, code fingerprint and whether it is current (a
-        pandas ``Styler``, see :func:`edgelearn.core.plotting.settings_table`)."""
-        from edgelearn.core.plotting import settings_table
-
+    def provenance(self) -> dict[str, Any]:
+        """The run's provenance for people (show it with
+        :func:`edgelearn.core.plotting.settings_table`): the command, scale, seeds, commit, wall
+        time, machine, code fingerprint and whether the code that computes its numbers is unchanged."""
         s = self.summary
-        seeds = s.get("seeds")
         machine = s.get("machine", {})
         hours = s.get("wall_time_s", float("nan")) / 3600
         workers = s.get("workers") or machine.get("cpus")
-        return settings_table(
-            {
-                "command": s.get("command", ""),
-                "scale": s.get("scale", self.scale),
-                "base seed": s.get("seed"),
-                **({"seeds": seeds} if seeds else {}),
-                "git commit": (s.get("git_commit") or "")[:12],
-                "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})",
-                "machine": f"{machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}, "
-                f"Python {machine.get('python', '?')}",
-                "code fingerprint": (s.get("code") or {}).get("hash", ""),
-                "code since": "unchanged" if self.current else "changed: " + ", ".join(self.changed),
-            }
-        )
+        return {
+            "command": s.get("command", ""),
+            "scale": s.get("scale", self.scale),
+            "base seed": s.get("seed"),
+            **({"seeds": s["seeds"]} if s.get("seeds") else {}),
+            "git commit": (s.get("git_commit") or "")[:12],
+            "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})",
+            "machine": f"{machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}, "
+            f"Python {machine.get('python', '?')}",
+            "code fingerprint": (s.get("code") or {}).get("hash", ""),
+            "code since": "unchanged" if self.current else "changed: " + ", ".join(self.changed),
+        }
 
 
 def _rejudge(paper: str, scale: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
