@@ -133,7 +133,7 @@ $(EXERCISE_PAGES): $(wildcard exercises/*.md) $(wildcard src/edgelearn/course/*.
 	$(BIN)/python -m edgelearn.course.build --book-pages build/instructor $(BOOK)/exercises
 	touch $@
 
-book: $(STAMP) $(EXERCISE_PAGES)
+book: $(STAMP) data-check $(EXERCISE_PAGES)
 	$(MAKE) --no-print-directory -j$(JOBS) executed
 	@echo "== building the book (warnings are errors)"
 	$(BIN)/jupyter-book build $(BOOK) --all -W -n --keep-going --quiet
