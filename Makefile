@@ -117,7 +117,7 @@ $(SCORECARD): $(EXECUTED) $(wildcard $(BOOK)/*.md $(BOOK)/*/*.md)
 
 # The chapters' notebooks are independent: JOBS of them execute at once (default 2, one per core
 # of the project's machine); the scorecard runs after them. Measured at laptop scale on 2 cores:
-# 618 s with JOBS=2, 792 s with JOBS=1.
+# 618 s with JOBS=2, 792 s with JOBS=1 (six notebooks); seven notebooks, longest first: 571 s (CI, clean clone).
 JOBS ?= 2
 # Notebooks running side by side each keep to one thread in their own process (their pools' workers
 # already do): OpenMP threads of two kernels spinning on the same cores slow both down several-fold.
