@@ -161,10 +161,13 @@ def browser_defects(html: Path, shots: Path | None, executable: str) -> list[Def
             errors.clear()
             for view, script in ((page, LAYOUT_JS), (phone, PHONE_JS)):
                 view.goto(root + path.relative_to(html).as_posix(), wait_until="load")
+                # a page with maths waits for MathJax to start and typeset (its script loads
+                # asynchronously: window.MathJax may hold only the configuration for a while)
                 view.wait_for_function(
-                    "() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)"
+                    "() => document.querySelector('.math') === null"
+                    " || (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)"
                 )
-                view.evaluate("() => window.MathJax ? window.MathJax.startup.promise : null")
+                view.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
                 found += [Defect(name, kind, detail) for kind, detail in view.evaluate(script)]
             found += [Defect(name, "console error", e[:160]) for e in errors if not any(n in e for n in NOISE)]
             if shots is not None:

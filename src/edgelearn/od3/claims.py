@@ -389,11 +389,11 @@ def sharpened_target(results: Results, scale: str) -> Claim:
     sharp, plain = float(table.loc[0.01, "greedy_prob"]), float(table.loc[1.0, "greedy_prob"])
     verdict = graded(sharp, 0.9, 0.6)
     ours = (
-        f"greedy action's mean probability {sharp:.3f} at τ = 0.01 vs {plain:.3f} at τ = 1; median gap between "
+        f"greedy action's mean probability {sharp:.3f} at κ = 0.01 vs {plain:.3f} at κ = 1; median gap between "
         f"the teacher's best and second-best Q-value {table.median_gap.iloc[0]:.3g}"
     )
     measured = f"sharpening, {scale} scale: the teacher's Q-values on {int(table.states.iloc[0])} states it visits"
-    why = "reproduced if the greedy action's probability at τ = 0.01 is >= 0.9, partly if >= 0.6"
+    why = "reproduced if the greedy action's probability at κ = 0.01 (the paper's τ) is >= 0.9, partly if >= 0.6"
     return Claim("sharpened_target", verdict, ours, measured, why)
 
 
