@@ -59,7 +59,8 @@ def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, m
         loaded.tables["episodes"].drop(columns=[c for c in episodes if "second" in c or c.endswith("_s")]),
     )
     assert "unchanged" in loaded.provenance()["code since"]
-    assert "is unchanged since" in record.recorded_note("ats", loaded)
+    assert "unchanged since" in record.recorded_note("ats", loaded)
+    assert loaded.summary["code"]["method"] == record.RECORD_METHOD and loaded.summary["config"]["episodes"] == 4
     # the verdicts are judged again by today's rules when the run is loaded
     monkeypatch.setattr(
         "edgelearn.ats.claims.judge", lambda tables, scale: pd.DataFrame({"id": ["x"], "n": [len(tables)]})
@@ -84,7 +85,15 @@ def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, m
         "ats", stale
     )
     assert "changed: edgelearn.ats.mec" in stale.provenance()["code since"]
+    # the configuration of its scale changed since (compared by value, not by the code's fingerprint)
+    meta["config"]["episodes"] = 5
+    (folder / "RECORD.json").write_text(json.dumps(meta))
+    stale = record.load_recorded("ats", "smoke", root=tmp_path / "recorded")
+    assert stale.changed == ["edgelearn.ats.mec", "the configuration of the smoke scale (edgelearn.ats.SCALES)"]
+    assert "the configuration of the smoke scale" in record.recorded_note("ats", stale)
+    meta["config"]["episodes"] = 4
     assert "No run of this chapter" in record.recorded_note("ats", None)
+    (folder / "RECORD.json").write_text(json.dumps(meta))
     monkeypatch.setenv(record.RECORDED_ENV, str(tmp_path / "recorded"))
     assert record.load_recorded("ats", "smoke").changed == ["edgelearn.ats.mec"]  # $EDGELEARN_RECORDED_DIR
 
@@ -137,7 +146,7 @@ def test_record_names_bad_input():
     for paper in lacking[:1]:  # a chapter without a deciding scale is refused by name
         with pytest.raises(ValueError, match=f"{paper} defines no 'deciding' scale yet"):
             record.record(paper, "deciding")
-    for paper in ("exp3", "slicing", "ats"):  # those with one are not
+    for paper in ("exp3", "slicing", "trl_hpo", "ats"):  # those with one are not
         assert paper not in lacking
         experiments, _ = record._chapter(paper, "deciding")
         assert {"workers", "backend", "checkpoints"} <= set(inspect.signature(experiments.run).parameters)

@@ -143,6 +143,24 @@ def test_code_text_drops_comments_docstrings_and_blank_lines_only():
         store.code_fingerprint("edgelearn.core.scales", "words")
 
 
+def test_code_text_without_scales_drops_only_the_scales_tables():
+    source = (
+        "from edgelearn.core.scales import Scales\n"
+        "BASE = dict(n=3)\n"
+        "SCALES: Scales[int] = Scales(\n    smoke=1,\n    laptop=2,  # minutes\n    paper=3,\n)\n"
+        "TABLE = Scales(smoke=1, laptop=2, paper=3); Y = 2\n"
+        "def f():\n    local = Scales(smoke=0, laptop=0, paper=0)\n    return local\n"
+    )
+    apart = store.code_text(source, without_scales=True)
+    assert "laptop=2" not in apart and "BASE = dict(n=3)" in apart and "local = Scales" in apart
+    assert "Y = 2" in apart  # a statement sharing the table's line stays
+    tuned = source.replace("laptop=2,", "laptop=20,")
+    assert store.code_text(tuned, without_scales=True) == apart  # another scale tuned: same code
+    assert store.code_text(tuned) != store.code_text(source)  # the build's own fingerprint still sees it
+    assert store.code_text(source.replace("n=3", "n=4"), without_scales=True) != apart
+    assert store.code_fingerprint("edgelearn.ats", "code-without-scales").method == "code-without-scales"
+
+
 def test_an_edit_to_the_data_loader_reaches_every_result_trained_on_images(library_copy):
     copy, recorded = library_copy
     path = copy / "src" / "edgelearn" / "core" / "data.py"

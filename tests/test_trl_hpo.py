@@ -16,7 +16,7 @@ import torch
 import edgelearn.trl_hpo as trl_package
 from edgelearn import trl_hpo as trl
 from edgelearn.core.store import StaleResultError
-from edgelearn.trl_hpo import candidates, space
+from edgelearn.trl_hpo import candidates, experiments, space
 
 SPACE = trl.SearchSpace()
 TINY = trl.CandidateTraining(n_train=64, n_val=64, epochs=1, perf_batches=4, perf_batch_size=16)
@@ -181,7 +181,7 @@ def test_bad_input_raises():
         trl.search_architectures(trl.SCALES["smoke"], 0, "random", None, None, budget=0)
 
 
-@pytest.mark.parametrize("scale", ["smoke", "laptop", "paper"])
+@pytest.mark.parametrize("scale", ["smoke", "laptop", "paper", "deciding"])
 def test_the_agent_trains_at_every_scale(scale):
     """The paper's warm-up (a full 20,000-slot buffer) is never reached in 300 x 10 models of at most 6
     layers: every scale's warm-up must be reachable for sure (each model adds at least one transition)."""
@@ -474,3 +474,68 @@ def test_baselines_search_at_a_budget(pool, tmp_path):
         assert steps[steps.episode < last].trained.sum() < 8
         pd.testing.assert_frame_equal(steps[COLUMNS], runs[policy, 1].steps[COLUMNS])
     assert list(runs["random", 0].steps.arch) != list(runs["metaqnn", 0].steps.arch)
+
+
+# --------------------------------------------------------------------------------------------
+# the chapter's run: units of work, resuming, the deciding scale
+# --------------------------------------------------------------------------------------------
+
+RUN = dataclasses.replace(SEARCH, episodes=2, seeds=(0, 1))
+TIMING = {"wall_s", "train_seconds", "search_s"}
+
+
+def untimed(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables without what depends on the clock (the anytime curves are best-so-far over wall time)."""
+    return {name: t.drop(columns=sorted(TIMING & set(t.columns))) for name, t in tables.items() if name != "anytime"}
+
+
+def assert_same_tables(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    a, b = untimed(a), untimed(b)
+    assert set(a) == set(b)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+
+
+def test_a_resumed_run_gives_the_tables_of_an_uninterrupted_one(tmp_path, monkeypatch):
+    whole = experiments.run("smoke", 0, cfg=RUN)  # serial, no checkpoints
+    assert len(whole["steps"].groupby(["policy", "seed"])) == 6 and set(whole["steps"].seed) == {0, 1}
+    ckpt = tmp_path / "ckpt"
+    calls, kill = [], [True]
+    real = experiments.search_unit
+
+    def killed(cfg, seed, policy, *args):
+        if kill[0] and policy == "random" and seed == 1:  # killed in the second phase, after 4 of the 6 searches
+            raise KeyboardInterrupt
+        calls.append((policy, seed))
+        return real(cfg, seed, policy, *args)
+
+    monkeypatch.setattr(experiments, "search_unit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        experiments.run("smoke", 0, cfg=RUN, checkpoints=ckpt)
+    assert calls == [("trl", 0), ("trl", 1), ("random", 0), ("metaqnn", 0)]
+    units = {p: p.stat().st_mtime_ns for p in (ckpt / "units").glob("*.pkl")}
+    assert len(units) == 4 and (ckpt / "candidates_trl_seed1").is_dir()  # finished searches and their candidates
+    calls.clear()
+    kill[0] = False
+    resumed = experiments.run("smoke", 0, cfg=RUN, checkpoints=ckpt)
+    assert calls == [("random", 1), ("metaqnn", 1)]  # only the searches not finished before the kill
+    assert all(p.stat().st_mtime_ns == t for p, t in units.items())  # the cached ones were not rewritten
+    assert_same_tables(whole, resumed)
+    calls.clear()  # the same tables again from the cache alone
+    assert_same_tables(whole, experiments.run("smoke", 0, cfg=RUN, checkpoints=ckpt))
+    assert calls == []
+
+
+def test_deciding_scale_is_valid_and_decides_what_laptop_cannot():
+    laptop, deciding = trl.SCALES["laptop"], trl.SCALES["deciding"]
+    assert isinstance(deciding, trl.TRLConfig)  # validated on construction
+    assert deciding.training.n_train > laptop.training.n_train and deciding.training.epochs > laptop.training.epochs
+    assert deciding.training.device == "cpu"  # recorded on CPU cores: deterministic results
+    assert deciding.training.n_train + deciding.training.n_val <= 10_000  # offline: MNIST's 10k test images
+    assert len(deciding.seeds) >= 3  # paired intervals over seeds
+    assert deciding.models_per_episode == trl.SCALES["paper"].models_per_episode
+    # the agent trains for sure from half-way through the run at the latest (every model adds a transition)
+    assert deciding.warmup <= deciding.episodes * deciding.models_per_episode // 2
+    assert deciding.episodes > 5 * laptop.episodes
+    rec = experiments.recorder("deciding", 3)
+    assert rec.scale == "deciding" and rec.base["seeds"] == {"search_seeds": [3 + s for s in deciding.seeds]}

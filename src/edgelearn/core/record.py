@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from edgelearn.core.scales import SCALE_NAMES, check_scale
-from edgelearn.core.store import RESULTS_ENV, changed_modules, repo_root, write_atomic
+from edgelearn.core.store import RESULTS_ENV, changed_modules, code_fingerprint, repo_root, write_atomic
 
 PAPERS: tuple[str, ...] = ("exp3", "slicing", "ma2ml", "trl_hpo", "od3", "ats")
 
@@ -57,6 +57,13 @@ NOT_COMPUTING: tuple[str, ...] = ("edgelearn.core.record", "edgelearn.core.resul
 their numbers (a corrupted table is caught by its checksum instead): editing them does not make a
 recorded run stale. Nor does editing the chapter's ``claims`` module or the scorecard: the verdicts
 of a recorded run are judged again from its tables whenever it is loaded."""
+
+
+RECORD_METHOD = "code-without-scales"
+"""How a recorded run fingerprints its code (:data:`edgelearn.core.store.FINGERPRINT_METHODS`): without
+the chapters' ``Scales`` tables, because ``RECORD.json`` keeps the configuration the run used and
+:func:`load_recorded` compares it by value; editing the laptop scale leaves a recording current,
+editing its own scale's configuration does not."""
 
 
 def recorded_root() -> Path:
@@ -137,7 +144,8 @@ def record(
         "backend": backend,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "git_commit": rec.base.get("git_commit"),
-        "code": rec.base.get("code"),
+        "code": code_fingerprint(rec.modules, RECORD_METHOD).as_dict(),
+        "config": rec.base.get("config"),
     }
     write_atomic(staging / "RECORD.json", json.dumps(summary, indent=2).encode())
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -215,9 +223,24 @@ def load_recorded(paper: str, scale: str = "deciding", root: Path | None = None)
         summary["seeds"] = next(iter(read.values()))[1].get("seeds")
     if len(tables) > 1 and (judged := _rejudge(paper, scale, tables)) is not None:  # tables beside "claims"
         tables["claims"] = judged
+    if "config" not in summary and read:  # as every table of the run records its configuration
+        summary["config"] = next(iter(read.values()))[1].get("config")
     ignored = {*NOT_COMPUTING, f"edgelearn.{paper}.claims", "edgelearn.core.scorecard"}
     changed = [m for m in changed_modules(summary.get("code")) if m not in ignored]
+    if summary.get("code", {}).get("method") == RECORD_METHOD and not _same_config(paper, scale, summary):
+        changed.append(f"the configuration of the {scale} scale (edgelearn.{paper}.SCALES)")
     return Recorded(paper, scale, tables, summary, changed)
+
+
+def _same_config(paper: str, scale: str, summary: dict[str, Any]) -> bool:
+    """Whether the configuration a run recorded is today's configuration of its scale (compared
+    as the JSON both are written as); a scale that no longer exists is not the same."""
+    try:
+        experiments, _ = _chapter(paper, scale)
+        now = experiments.recorder(scale, summary.get("seed") or 0).base.get("config")
+    except ValueError:
+        return False
+    return json.loads(json.dumps(now)) == summary.get("config")
 
 
 def recorded_note(paper: str, recorded: Recorded | None, scale: str = "deciding") -> str:
@@ -229,12 +252,13 @@ def recorded_note(paper: str, recorded: Recorded | None, scale: str = "deciding"
     if recorded.current:
         return (
             f"Recorded with {command} at commit `{(recorded.summary.get('git_commit') or '')[:12]}`; the code "
-            "that computes its numbers is unchanged since, and its verdicts are judged by today's rules."
+            "that computes its numbers and the configuration of its scale are unchanged since, and its verdicts "
+            "are judged by today's rules."
         )
+    what = ", ".join(m if m.startswith("the configuration") else f"`{m}`" for m in recorded.changed)
     return (
-        f"**Made by older code.** The modules {', '.join(f'`{m}`' for m in recorded.changed)} have changed "
-        f"since this run was recorded, so its numbers may not be what today's code gives: run {command} "
-        "again before relying on them."
+        f"**Made by older code.** Changed since this run was recorded: {what}; so its numbers may not be "
+        f"what today's code gives: run {command} again before relying on them."
     )
 
 

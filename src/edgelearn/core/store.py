@@ -189,19 +189,35 @@ def dependencies(modules: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
-def code_text(source: str | bytes) -> str:
+def _is_scales_table(node: ast.stmt) -> bool:
+    """Whether a module-level statement is ``NAME = Scales(...)`` (or annotated): the per-scale
+    configurations of an experiment (:class:`edgelearn.core.scales.Scales`)."""
+    value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "Scales"
+
+
+def code_text(source: str | bytes, without_scales: bool = False) -> str:
     """The code of a Python source file: without comments, docstrings (any statement that is
-    only a string, as after a module-level constant), blank lines and trailing spaces.
+    only a string, as after a module-level constant), blank lines and trailing spaces; with
+    ``without_scales``, also without its module-level ``Scales(...)`` tables.
 
     Two files with the same code text behave the same, so a fingerprint over it ignores edits to
     documentation. Positions come from :mod:`ast` and :mod:`tokenize`, whose output for one file
     does not depend on the Python version, so a result recorded under one version is current
-    under another.
+    under another. A recorded run keeps the configuration it ran with, and compares it by value
+    (:mod:`edgelearn.core.record`): its fingerprint leaves out the ``Scales`` tables, so that
+    tuning another scale (a faster laptop scale, say) does not make a two-hour recording stale.
     """
     text = source.decode("utf-8") if isinstance(source, bytes) else source
     lines = text.splitlines()
     spans: list[tuple[int, int, int, int]] = []  # (line, column, end line, end column), 1-based lines
-    for node in ast.walk(ast.parse(text)):
+    tree = ast.parse(text)
+    if without_scales:
+        for node in tree.body:
+            if _is_scales_table(node):
+                end = len(lines[node.end_lineno - 1].encode()[: node.end_col_offset].decode())
+                spans.append((node.lineno, 0, node.end_lineno, end))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             # ast columns count UTF-8 bytes; convert them to characters of the line
             start = len(lines[node.lineno - 1].encode()[: node.col_offset].decode())
@@ -216,15 +232,19 @@ def code_text(source: str | bytes) -> str:
     return "\n".join(stripped for line in lines if (stripped := line.rstrip()))
 
 
-FINGERPRINT_METHODS: tuple[str, ...] = ("code", "bytes")
-"""How a file is hashed: ``code`` hashes its :func:`code_text` (the default); ``bytes`` hashes the
-file as it is, which is how results recorded before the ``method`` field existed were made."""
+FINGERPRINT_METHODS: tuple[str, ...] = ("code", "code-without-scales", "bytes")
+"""How a file is hashed: ``code`` hashes its :func:`code_text` (the default); ``code-without-scales``
+its code text without the ``Scales(...)`` tables (recorded runs, which compare their configuration
+by value); ``bytes`` hashes the file as it is, which is how results recorded before the ``method``
+field existed were made."""
 
 
 @functools.cache
 def _file_hash(path: Path, mtime_ns: int, method: str) -> str:
     data = path.read_bytes()
-    return sha256(code_text(data).encode() if method == "code" else data)[:12]
+    if method == "bytes":
+        return sha256(data)[:12]
+    return sha256(code_text(data, without_scales=method == "code-without-scales").encode())[:12]
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """The TRL-HPO chapter's experiments: one call runs every search of a scale and saves the tidy tables.
 
 :func:`run` is what the notebook (and ``make record``) calls. For each seed it runs TRL-HPO, then
-random search and a MetaQNN-style searcher at TRL-HPO's budget of trained candidates, and turns the
-searches into the tables the figures and the claim rules (:mod:`edgelearn.trl_hpo.claims`) read:
+random search and a MetaQNN-style searcher at TRL-HPO's budget of trained candidates (each search a
+unit of work, :func:`search_unit`, spread over processes and kept for a resumed run by
+:func:`run_units`), and turns the searches into the tables the figures and the claim rules
+(:mod:`edgelearn.trl_hpo.claims`) read:
 
 * ``steps`` — one row per generated layer of every search (:func:`~edgelearn.trl_hpo.trl_hpo.search_architectures`);
 * ``ddpg_losses`` — TRL-HPO's DDPG updates;
@@ -24,14 +26,26 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from edgelearn.core import costs
+from edgelearn.core.pool import resumable_map
 from edgelearn.core.results import Recorder, repo_root
+from edgelearn.core.store import DiskCache
 
 from .analysis import attention_differences, best_so_far, negative_reward_pairs
 from .candidates import candidate_cache, candidate_pool, load_candidate_data
 from .space import N_ACTIONS
-from .trl_hpo import POLICIES, SCALES, Agent, SearchResult, TransformerCritic, TRLConfig, search_architectures
+from .trl_hpo import (
+    CHECKPOINT_MODULES,
+    POLICIES,
+    SCALES,
+    Agent,
+    TransformerCritic,
+    TRLConfig,
+    search_architectures,
+    search_run_key,
+)
 
 POLICY_NAMES = {"trl": "TRL-HPO", "random": "random search", "metaqnn": "MetaQNN"}
 """The policies' names in tables and figures (also the keys of the book's colours)."""
@@ -132,66 +146,140 @@ class _CriticOnState(nn.Module):
         return self.critic(state, torch.zeros(state.shape[0], N_ACTIONS))
 
 
+def search_unit(
+    cfg: TRLConfig, seed: int, policy: str, budget: int | None, folder: str | None, workers: int, backend: str
+) -> dict[str, pd.DataFrame]:
+    """One unit of work of :func:`run`: one searcher (``policy``) on one ``seed``, at ``budget``.
+
+    Loads the data, opens a candidate pool of ``workers`` (``backend``) and runs
+    :func:`~edgelearn.trl_hpo.trl_hpo.search_architectures`. With a ``folder`` its candidate cache and
+    its per-episode checkpoint live there (``candidates_<policy>_seed<seed>/``, ``<policy>_seed<seed>.pkl``),
+    so a killed unit resumes losing only the candidates in flight; else in a temporary folder. Returns
+    plain tables (an agent does not travel between processes): ``steps`` (with the search's wall time
+    ``search_s``), ``losses`` and, for TRL-HPO, ``attention`` and ``controller_cost`` of its final agent.
+    """
+    data = load_candidate_data(cfg.training)
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        candidate_pool(data, cfg.training.device, workers, backend) as pool,
+    ):
+        root = Path(folder) if folder is not None else Path(scratch)
+        cache = candidate_cache(root / f"candidates_{policy}_seed{seed}")
+        ckpt = root / f"{policy}_seed{seed}.pkl" if folder is not None else None
+        result = search_architectures(cfg, seed, policy, pool, cache, data.source, budget, ckpt)
+    out = {"steps": result.steps.assign(search_s=result.wall_seconds), "losses": result.losses.assign(seed=seed)}
+    if result.agent is not None:
+        out["attention"] = attention_differences(result)
+        out["controller_cost"] = controller_cost(result.agent)
+    return out
+
+
+def run_units(
+    cfg: TRLConfig,
+    units: list[tuple[int, str, int | None]],
+    data_tag: str,
+    workers: int,
+    backend: str,
+    checkpoints: Path | None,
+    bar: tqdm,
+) -> list[dict[str, pd.DataFrame]]:
+    """:func:`search_unit` for each ``(seed, policy, budget)`` of ``units``, results in that order.
+
+    Several units whose candidates train on the CPU: one per process of a
+    :func:`~edgelearn.core.pool.resumable_map` of ``workers`` (``backend``), each training its
+    candidates serially. A single unit, one worker, or candidates on a GPU (``"auto"``, the paper
+    scale): the units one after the other in this process, the candidates of each on a pool of
+    ``workers`` (which keeps every worker busy in a search of one seed, and gives Ray tasks their GPU
+    share, :func:`~edgelearn.trl_hpo.candidates.ray_task_options`). With ``checkpoints`` each
+    finished unit is kept in a :class:`~edgelearn.core.store.DiskCache` keyed by the search's identity
+    (:func:`~edgelearn.trl_hpo.trl_hpo.search_run_key`) and the code of the package, so that a rerun
+    skips it; a unit in flight resumes from its per-episode checkpoint, its trained candidates from
+    its candidate cache, so a kill loses only the candidates being trained.
+    """
+    outer = min(workers, len(units)) if cfg.training.device == "cpu" else 1
+    inner, inner_backend = (workers, backend) if outer == 1 else (1, "serial")
+    folder = str(checkpoints) if checkpoints is not None else None
+    tasks = [(cfg, seed, policy, budget, folder, inner, inner_backend) for seed, policy, budget in units]
+    cache = DiskCache(checkpoints / "units", CHECKPOINT_MODULES) if checkpoints is not None else None
+
+    def spec(task: tuple) -> dict[str, str]:
+        _, seed, policy, budget, *_ = task
+        return {"search": search_run_key(cfg, seed, policy, budget, data_tag)}
+
+    def done(out: dict[str, pd.DataFrame]) -> None:
+        bar.update(1)
+
+    return resumable_map(search_unit, tasks, cache, outer, backend if outer > 1 else "serial", progress=done, spec=spec)
+
+
 def run(
     scale: str,
     seed: int = 0,
     recorder: Recorder | None = None,
     *,
-    checkpoint_dir: str | Path | None = None,
+    workers: int | None = None,
+    backend: str | None = None,
+    checkpoints: str | Path | None = None,
     progress: bool | None = None,
     cfg: TRLConfig | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the chapter's searches at ``scale`` and return (and, with ``recorder``, save) its tables.
 
     Seeds ``seed + s`` for ``s`` in the scale's ``seeds``. Per seed: TRL-HPO, then random search and
-    MetaQNN until each has trained as many distinct candidates as TRL-HPO did. Candidate caches are
-    per search; at the ``paper`` scale they and the search checkpoints live under
-    ``data/checkpoints/trl_hpo`` (or ``checkpoint_dir``), so a killed run resumes; otherwise in a
-    temporary folder. The same seed gives the same tables, wall times apart. ``cfg`` replaces the
-    scale's configuration (the tests run a tiny one).
+    MetaQNN until each has trained as many distinct candidates as TRL-HPO did. The units of work are
+    the searches (one searcher x one seed, :func:`search_unit`): first the TRL-HPO searches, then the
+    baselines at their budgets, each phase spread over ``workers`` processes (``backend``; default the
+    scale's ``cfg.workers`` and ``cfg.backend``) by :func:`run_units`. ``checkpoints``: a folder that
+    keeps every finished search, every trained candidate and the running searches' per-episode
+    checkpoints, so that a killed run resumes losing only the candidates being trained
+    (``make record``; the ``paper`` scale uses ``data/checkpoints/trl_hpo`` by default); without one,
+    everything lives in a temporary folder. A tqdm bar counts the searches (shown by default with
+    ``checkpoints``). The same seed gives the same tables, wall times apart, whatever the workers,
+    backend or checkpoints. ``cfg`` replaces the scale's configuration (the tests run a tiny one).
     """
     cfg = SCALES[scale] if cfg is None else cfg
+    workers = cfg.workers if workers is None else workers
+    backend = cfg.backend if backend is None else backend
     seeds = [seed + s for s in cfg.seeds]
-    if checkpoint_dir is None and scale == "paper":
-        checkpoint_dir = repo_root() / "data" / "checkpoints" / "trl_hpo"
-    progress = scale == "paper" if progress is None else progress
-    data = load_candidate_data(cfg.training)
+    if checkpoints is None and scale == "paper":
+        checkpoints = repo_root() / "data" / "checkpoints" / "trl_hpo"
+    checkpoints = Path(checkpoints) if checkpoints is not None else None
+    progress = checkpoints is not None if progress is None else progress
+    data_source = load_candidate_data(cfg.training).source
     if recorder is not None:
-        recorder.set_data_source(data.source)
-    searches: dict[tuple[str, int], SearchResult] = {}
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        candidate_pool(data, cfg.training.device, cfg.workers, cfg.backend) as pool,
-    ):
-        root = Path(checkpoint_dir) if checkpoint_dir is not None else Path(scratch)
-
-        def search(policy: str, s: int, budget: int | None = None) -> SearchResult:
-            cache = candidate_cache(root / f"candidates_{policy}_seed{s}")
-            ckpt = root / f"{policy}_seed{s}.pkl" if checkpoint_dir is not None else None
-            return search_architectures(cfg, s, policy, pool, cache, data.source, budget, ckpt, progress)
-
-        for s in seeds:
-            searches["trl", s] = search("trl", s)
-            budget = int(searches["trl", s].steps.trained.sum())
-            for policy in ("random", "metaqnn"):
-                searches[policy, s] = search(policy, s, budget)
-    steps = pd.concat([r.steps.assign(search_s=r.wall_seconds) for r in searches.values()], ignore_index=True)
-    trl_runs = [searches["trl", s] for s in seeds]
+        recorder.set_data_source(data_source)
+    with tqdm(total=3 * len(seeds), desc="TRL-HPO searches", unit="search", disable=not progress) as bar:
+        trl_out = run_units(cfg, [(s, "trl", None) for s in seeds], data_source, workers, backend, checkpoints, bar)
+        budgets = {s: int(out["steps"].trained.sum()) for s, out in zip(seeds, trl_out)}
+        units = [(s, policy, budgets[s]) for s in seeds for policy in ("random", "metaqnn")]
+        base_out = dict(zip(units, run_units(cfg, units, data_source, workers, backend, checkpoints, bar)))
+    searches = []  # per seed: TRL-HPO, random search, MetaQNN (the order of the tables' rows)
+    for s, trl_result in zip(seeds, trl_out):
+        searches += [trl_result, base_out[s, "random", budgets[s]], base_out[s, "metaqnn", budgets[s]]]
+    steps = pd.concat([out["steps"] for out in searches], ignore_index=True)
     pairs = [negative_reward_pairs(steps[steps.policy == p]).assign(policy=POLICY_NAMES[p]) for p in ("trl", "random")]
     tables = {
         "steps": steps,
-        "ddpg_losses": pd.concat([r.losses.assign(seed=s) for s, r in zip(seeds, trl_runs)], ignore_index=True),
-        "attention": pd.concat([attention_differences(r) for r in trl_runs], ignore_index=True),
+        "ddpg_losses": pd.concat([out["losses"] for out in trl_out], ignore_index=True),
+        "attention": pd.concat([out["attention"] for out in trl_out], ignore_index=True),
         "negative_pairs": pd.concat(pairs, ignore_index=True),
         "runs": summarise_runs(steps, cfg),
         "anytime": anytime_curves(steps),
-        "controller_cost": controller_cost(trl_runs[0].agent),
+        "controller_cost": trl_out[0]["controller_cost"],
     }
     if recorder is not None:
         for name, table in tables.items():
             if not table.empty:  # a scale may give no negative-reward layer (no attention rows)
                 recorder.save(name, table)
     return tables
+
+
+def recorder(scale: str, seed: int = 0) -> Recorder:
+    """The :class:`~edgelearn.core.results.Recorder` of a run at ``scale`` (its search seeds and
+    configuration; :func:`run` sets the data source once the data are loaded). ``make record`` uses it."""
+    cfg = SCALES[scale]
+    seeds = {"search_seeds": [seed + s for s in cfg.seeds]}
+    return Recorder("trl_hpo", scale, seeds=seeds, data_source="pending: set after loading MNIST", config=cfg)
 
 
 def _pm(x: pd.Series, factor: float = 100.0, fmt: str = "{:.1f}") -> str:
