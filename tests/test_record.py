@@ -172,9 +172,34 @@ def test_the_scorecard_shows_recorded_verdicts_and_marks_stale_ones(tmp_path, mo
     assert card.loc["sqrt_growth", "recorded_verdict"] == scorecard.NOT_RECORDED
     html = scorecard.card_html(card.reset_index())
     assert "Recorded (deciding)" in html and "ratio 1.1" in html and "made by older code" not in html
+    runs = record.recorded_runs()
+    assert runs.paper.tolist() == ["exp3"] and runs.current.item() and runs.claims.item() == 1
     summary["code"]["files"]["edgelearn.exp3.exp3"] = "0" * 12
     (tmp_path / "recorded" / "exp3" / "deciding" / "RECORD.json").write_text(json.dumps(summary))
     assert "made by older code" in scorecard.card_html(scorecard.scorecard("smoke", ["exp3"]))
+    assert record.recorded_runs().changed.item() == "edgelearn.exp3.exp3"
+
+
+def test_verdict_changes_lists_the_claims_a_recorded_run_decides_otherwise():
+    from edgelearn.core import scorecard as sc
+
+    card = pd.DataFrame(
+        {
+            "paper": ["p"] * 5,
+            "claim_id": ["same", "decided", "reversed", "unrecorded", "unrun"],
+            "claim": ["c"] * 5,
+            "scale": ["laptop"] * 5,
+            "verdict": [sc.REPRODUCED, sc.NOT_TESTABLE, sc.REPRODUCED, sc.PARTLY, sc.NOT_RUN],
+            "ours": ["1", "2", "3", "4", ""],
+            "recorded_scale": ["deciding"] * 5,
+            "recorded_verdict": [sc.REPRODUCED, sc.REPRODUCED, sc.NOT_REPRODUCED, sc.NOT_RECORDED, sc.REPRODUCED],
+            "recorded_ours": ["1", "2b", "3b", "", "5"],
+        }
+    )
+    changes = sc.verdict_changes(card)
+    assert changes.claim_id.tolist() == ["decided", "reversed"]
+    assert changes.loc[1, ["verdict", "recorded_verdict"]].tolist() == [sc.REPRODUCED, sc.NOT_REPRODUCED]
+    assert sc.verdict_changes(card[card.claim_id == "same"]).empty
 
 
 def test_every_recorded_run_in_git_loads_and_is_current_or_marked():

@@ -243,6 +243,32 @@ def _same_config(paper: str, scale: str, summary: dict[str, Any]) -> bool:
     return json.loads(json.dumps(now)) == summary.get("config")
 
 
+def recorded_runs(scale: str = "deciding", root: Path | None = None) -> pd.DataFrame:
+    """One row per chapter of :data:`PAPERS` with a recorded run at ``scale``: ``paper``, ``scale``, its
+    wall time in hours, ``workers``, ``commit``, the ``claims`` judged and whether the code and
+    configuration that compute its numbers are unchanged since (``current``, ``changed``)."""
+    rows = []
+    for paper in PAPERS:
+        recorded = load_recorded(paper, scale, root)
+        if recorded is None:
+            continue
+        s = recorded.summary
+        rows.append(
+            {
+                "paper": paper,
+                "scale": scale,
+                "wall_time_h": s.get("wall_time_s", float("nan")) / 3600,
+                "workers": s.get("workers") or s.get("machine", {}).get("cpus"),
+                "commit": (s.get("git_commit") or "")[:12],
+                "claims": len(recorded.tables.get("claims", ())),
+                "current": recorded.current,
+                "changed": ", ".join(recorded.changed),
+            }
+        )
+    columns = ["paper", "scale", "wall_time_h", "workers", "commit", "claims", "current", "changed"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def recorded_note(paper: str, recorded: Recorded | None, scale: str = "deciding") -> str:
     """A sentence (Markdown) for a chapter page about its recorded run: none yet and how to make
     one, or which modules have changed since it was made, so its numbers are not shown as current."""

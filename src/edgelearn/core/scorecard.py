@@ -328,6 +328,18 @@ def scorecard(scale: str, papers: Sequence[str] | None = None, recorded_scale: s
     return pd.DataFrame(rows)
 
 
+def verdict_changes(card: pd.DataFrame) -> pd.DataFrame:
+    """The claims whose verdict at the recorded scale differs from this build's (a :func:`scorecard`
+    table): ``paper``, ``claim_id``, ``claim``, the build's ``scale``, ``verdict`` and ``ours``, and the
+    recorded run's ``recorded_verdict`` and ``recorded_ours``. Claims without a recorded verdict, or
+    whose chapter has not run at the build's scale, are left out."""
+    recorded = (card.recorded_verdict != NOT_RECORDED) & (card.verdict != NOT_RUN)
+    changed = card[recorded & (card.recorded_verdict != card.verdict)]
+    columns = ["paper", "claim_id", "claim", "scale", "verdict", "ours", "recorded_scale", "recorded_verdict",
+               "recorded_ours"]  # fmt: skip
+    return changed[columns].reset_index(drop=True)
+
+
 def headline(card: pd.DataFrame) -> pd.DataFrame:
     """Verdict counts per paper, the five papers' total, and the textbook checks apart.
 
