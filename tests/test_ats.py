@@ -205,3 +205,14 @@ def test_training_slots_record_their_cost_and_who_chose_them():
         assert (run.training_reward <= 0).all()  # nothing completes while every resource trains
         assert (run.training_displaced >= 0).all() and (run.adaptive_training_displaced <= run.training_displaced).all()
         assert (run.slots == cfg.horizon).all() and (run.period == cfg.training.period).all()
+
+
+def test_expected_core_seconds_recovers_the_runs_it_was_measured_on_and_scales_with_slots():
+    from edgelearn.ats import experiments
+
+    cfg = replace(SMOKE, episodes=2, horizon=20, seeds=1, sweep_seeds=1, periods=(20,), percentiles=(90.0,))
+    task_list = experiments.tasks(cfg, *experiments.seeds_of(cfg))
+    episodes = pd.concat([ats.run_task(*task)["episodes"] for task in task_list], ignore_index=True)
+    assert experiments.expected_core_seconds(episodes, cfg) == pytest.approx(episodes.seconds.sum())
+    longer = replace(cfg, episodes=6, horizon=40)  # six times the slots of every run
+    assert experiments.expected_core_seconds(episodes, longer) == pytest.approx(6 * episodes.seconds.sum())

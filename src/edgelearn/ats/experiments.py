@@ -210,6 +210,16 @@ def throughput_table(speed: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFram
     )
 
 
+def expected_core_seconds(episodes: pd.DataFrame, target: ATSScale) -> float:
+    """The core-seconds the runs of ``target`` (:func:`tasks`, sweeps included) would take at the cost
+    per slot measured in ``episodes`` (per scheduler: its seconds over its slots, all runs pooled).
+    The cost per slot grows as the replay memory fills, so a long run's table is the better basis."""
+    per_slot = episodes.groupby("scheduler").seconds.sum() / episodes.groupby("scheduler").slots.sum()
+    seeds, sweep_seeds = seeds_of(target, 0)
+    slots = target.episodes * target.horizon
+    return float(sum(slots * per_slot[task[0]] for task in tasks(target, seeds, sweep_seeds)))
+
+
 def run(
     scale: str,
     seed: int = 0,
