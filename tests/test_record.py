@@ -146,7 +146,7 @@ def test_record_names_bad_input():
     for paper in lacking[:1]:  # a chapter without a deciding scale is refused by name
         with pytest.raises(ValueError, match=f"{paper} defines no 'deciding' scale yet"):
             record.record(paper, "deciding")
-    for paper in ("exp3", "slicing", "trl_hpo", "ats"):  # those with one are not
+    for paper in ("exp3", "slicing", "ma2ml", "trl_hpo", "od3", "ats"):  # those with one are not
         assert paper not in lacking
         experiments, _ = record._chapter(paper, "deciding")
         assert {"workers", "backend", "checkpoints"} <= set(inspect.signature(experiments.run).parameters)

@@ -539,3 +539,28 @@ def test_deciding_scale_is_valid_and_decides_what_laptop_cannot():
     assert deciding.episodes > 5 * laptop.episodes
     rec = experiments.recorder("deciding", 3)
     assert rec.scale == "deciding" and rec.base["seeds"] == {"search_seeds": [3 + s for s in deciding.seeds]}
+
+
+def test_expected_core_seconds_scales_the_measured_cost_per_candidate_and_image_epoch():
+    smoke = trl.SCALES["smoke"]
+    measured = dataclasses.replace(
+        smoke,
+        episodes=1,
+        models_per_episode=3,
+        seeds=(0, 1),
+        warmup=1,
+        training=dataclasses.replace(smoke.training, n_train=50, epochs=2),
+    )  # 100 image-epochs a candidate
+    rows = [("trl", seed, True, 2.0) for seed in (0, 1) for _ in range(3)]  # one trained candidate a model
+    rows += [("random", 0, True, 2.0), ("metaqnn", 0, False, 0.0)]  # an untrained (cached) row costs nothing
+    steps = pd.DataFrame(rows, columns=["policy", "seed", "trained", "train_seconds"])
+    target = dataclasses.replace(
+        measured,
+        episodes=2,
+        models_per_episode=5,
+        seeds=(0, 1, 2),
+        training=dataclasses.replace(smoke.training, n_train=1000, epochs=2),
+    )
+    # 2 x 5 models x 3 seeds x 3 searchers = 90 candidates, each 2 s / 100 image-epochs x 2,000 image-epochs
+    assert experiments.expected_core_seconds(steps, measured, target) == pytest.approx(90 * 0.02 * 2000)
+    assert experiments.expected_core_seconds(steps, measured, measured) == pytest.approx(3 * 2 * 3 * 2.0)

@@ -19,26 +19,42 @@ Each table is saved through a :class:`~edgelearn.core.results.Recorder` and retu
 from disk, so the verdict rules (:mod:`edgelearn.od3.claims`) see what the book sees. The same
 ``scale`` and ``seed`` give the same tables (apart from the measured times): every run is seeded
 on its own (:func:`edgelearn.od3.train`).
+
+The training runs are the **units of work** (:func:`units`, :func:`run_unit`): each CLOUD teacher,
+each EDGE and EDGE-OD3 run, each Case-2 and ablation run. They are spread over processes by
+:func:`edgelearn.core.pool.resumable_map` in two phases (the teachers and EDGE first, then the runs
+that distil from the first seed's teacher) and, with ``checkpoints``, kept one by one in a
+:class:`~edgelearn.core.store.DiskCache` keyed by the code fingerprint of this module (and of
+:mod:`edgelearn.od3.od3`, the networks, environments and DQN machinery it imports), so that an
+interrupted ``make record PAPER=od3`` loses at most the runs in flight.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pandas as pd
 import torch
+from tqdm import tqdm
 
 from edgelearn.core.costs import count_flops, count_params
+from edgelearn.core.pool import resumable_map
 from edgelearn.core.results import Recorder
 from edgelearn.core.seeding import numpy_generator
+from edgelearn.core.store import DiskCache
 from edgelearn.od3.analysis import convergence_table
 from edgelearn.od3.envs import make_env
 from edgelearn.od3.nets import LARGENET, SMALLNET, PolicyNetGenerator, QNet, build_net, layout_for, paper_count
-from edgelearn.od3.od3 import METHODS, SCALES, OD3Config, RunResult, cached_teacher, train
+from edgelearn.od3.od3 import METHODS, SCALES, DQNConfig, OD3Config, cached_teacher, train
 
 PAPER_LAYOUT = "paper (80x80, same padding, x2)"
 PONG_CONVERGENCE_REWARD = 6.2
@@ -47,6 +63,9 @@ SHARPENING_STATES = 2_000
 """At most this many visited states in the ``sharpening`` table (an evaluation episode's length at most)."""
 TAUS = (1.0, 0.1, 0.01)
 """Temperatures of the ``sharpening`` table: the softmax at 1 and the paper's 0.01."""
+CHECKPOINT_MODULES = ("edgelearn.od3.experiments",)
+"""The code a kept run depends on (with everything it imports: :mod:`edgelearn.od3.od3`, the networks,
+environments and DQN machinery): an edit to any of it makes every checkpoint of a recorded run miss."""
 
 
 def recorder(scale: str, seed: int = 0, config: OD3Config | None = None) -> Recorder:
@@ -118,29 +137,142 @@ def convergence_reward(cfg: OD3Config, teacher_eval: float) -> float:
     return cfg.converge_fraction * teacher_eval
 
 
-def _evals(method: str, seed: int, run: RunResult) -> list[dict]:
-    return [{"method": method, "seed": seed, "eval_return": float(r)} for r in run.eval_returns]
+def _evals(method: str, seed: int, eval_returns: Sequence[float]) -> list[dict]:
+    return [{"method": method, "seed": seed, "eval_return": float(r)} for r in eval_returns]
 
 
-def case1(cfg: OD3Config, seeds: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame, QNet, list[bool]]:
-    """CLOUD (cached teachers), EDGE and EDGE-OD3 for each seed.
+# ---------------------------------------------------------------------------------------------
+# Units of work: one training run each
+# ---------------------------------------------------------------------------------------------
+
+
+def unit_spec(
+    method: str, cfg: DQNConfig, seed: int, teacher: tuple[DQNConfig, int] | None = None, actor: str = "student"
+) -> dict[str, Any]:
+    """What one training run is (JSON, the key of its checkpoint): ``method`` ``"CLOUD"`` (largenet by
+    DQN, through the teacher cache), ``"EDGE"`` (smallnet by DQN) or ``"EDGE-OD3"`` (smallnet distilled
+    from ``teacher``, the teacher's configuration and seed, gathering states as ``actor``), its
+    configuration and seed. A run's label (the ``run`` column of its curve) is not part of it: a
+    Case-2 run with the Case-1 settings is the Case-1 run."""
+    if method not in METHODS:
+        raise ValueError(f"'method' must be one of {METHODS}, got {method!r}")
+    if (method == "EDGE-OD3") != (teacher is not None):
+        raise ValueError("'teacher' is needed by EDGE-OD3 runs and by no other method")
+    return {
+        "method": method,
+        "config": dataclasses.asdict(cfg),
+        "seed": int(seed),
+        "actor": actor,
+        "teacher": None if teacher is None else {"config": dataclasses.asdict(teacher[0]), "seed": int(teacher[1])},
+    }
+
+
+def units(cfg: OD3Config, seeds: Sequence[int], sweep_seeds: Sequence[int]) -> tuple[list[dict], list[dict]]:
+    """The chapter's training runs in two phases: first what needs no teacher (CLOUD per seed, the
+    first seed's teacher first; EDGE per seed), then what distils from the teacher of ``seeds[0]``
+    (EDGE-OD3 per seed, the Case-2 sweeps, the ablation). The sweeps' BS32 and LF4 settings are one
+    configuration, run once."""
+    teacher = (cfg.teacher, int(seeds[0]))
+    first = [unit_spec("CLOUD", cfg.teacher, s) for s in seeds]
+    first += [unit_spec("EDGE", cfg.student, s) for s in seeds]
+    second = [unit_spec("EDGE-OD3", cfg.student, s, teacher) for s in seeds]
+    for run_cfg in _sweep_configs(cfg).values():
+        for s in sweep_seeds:
+            spec = unit_spec("EDGE-OD3", run_cfg, s, teacher)
+            if spec not in second:
+                second.append(spec)
+    if cfg.ablation:
+        second += [unit_spec("EDGE-OD3", cfg.student, s, teacher, actor="teacher") for s in seeds]
+    return first, second
+
+
+def run_unit(spec: dict[str, Any], teacher_state: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
+    """Run the training run ``spec`` (:func:`unit_spec`); an EDGE-OD3 run gets its teacher's weights as
+    ``teacher_state``. Returns its ``curve``, ``eval_returns`` and, for CLOUD, the teacher's CPU
+    ``state_dict`` and whether it came from the teacher cache (``cache_hit``)."""
+    cfg, seed = DQNConfig(**spec["config"]), spec["seed"]
+    if spec["method"] == "CLOUD":
+        run, hit = cached_teacher(cfg, seed)
+        state = {k: v.detach().cpu() for k, v in run.net.state_dict().items()}
+        return {"curve": run.curve, "eval_returns": run.eval_returns, "state_dict": state, "cache_hit": hit}
+    teacher = None
+    if spec["teacher"] is not None:
+        if teacher_state is None:
+            raise ValueError("an EDGE-OD3 run needs its teacher's weights: 'teacher_state' is None")
+        teacher = build_net(spec["teacher"]["config"]["env"], "largenet", spec["teacher"]["seed"])
+        teacher.load_state_dict(teacher_state)
+    net = build_net(cfg.env, "smallnet", seed)
+    run = train(net, cfg, seed, teacher=teacher, actor=spec["actor"])
+    return {"curve": run.curve, "eval_returns": run.eval_returns}
+
+
+def unit_cost(spec: dict[str, Any]) -> float:
+    """A rough relative run time (measured on MinAtar: a largenet update costs about 3x a smallnet one,
+    a distilled update adds the teacher's forward pass): used to start the longest runs first."""
+    cfg = DQNConfig(**spec["config"])
+    update = {"CLOUD": 3.0, "EDGE": 1.0, "EDGE-OD3": 1.4}[spec["method"]] * (0.3 + 0.7 * cfg.batch_size / 32)
+    return cfg.steps * (0.5 + 4 * update / cfg.update_every)
+
+
+def _key(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True)
+
+
+def run_units(
+    first: list[dict],
+    second: list[dict],
+    teacher: dict[str, Any],
+    workers: int | None = 1,
+    backend: str = "process",
+    cache: DiskCache | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every run of ``first``, then every run of ``second`` with the weights of ``teacher`` (the spec
+    of a CLOUD run of ``first``), each phase longest first on ``workers`` processes
+    (:func:`~edgelearn.core.pool.resumable_map`: ``None`` every core, 1 here one after the other).
+    With a ``cache`` each finished run is kept and a rerun computes only the runs not kept yet; a
+    progress bar shows then. Returns the results by :func:`_key` of their spec."""
+    if teacher not in first:
+        raise ValueError("'teacher' must be a run of the first phase: the second distils from it")
+    done: dict[str, dict[str, Any]] = {}
+    with tqdm(total=len(first) + len(second), desc="OD3 runs", unit="run", disable=cache is None) as bar:
+        for phase in (first, second):
+            weights = done[_key(teacher)]["state_dict"] if phase is second else None
+            ordered = sorted(phase, key=lambda spec: -unit_cost(spec))
+            tasks = [(spec, weights if spec["teacher"] is not None else None) for spec in ordered]
+            outputs = resumable_map(
+                run_unit, tasks, cache, workers, backend, progress=lambda _: bar.update(), spec=lambda task: task[0]
+            )
+            done |= {_key(spec): out for spec, out in zip(ordered, outputs, strict=True)}
+    return done
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables, from the runs
+# ---------------------------------------------------------------------------------------------
+
+
+def case1(
+    cfg: OD3Config, seeds: Sequence[int], done: dict[str, dict[str, Any]]
+) -> tuple[pd.DataFrame, pd.DataFrame, QNet, list[bool]]:
+    """CLOUD (cached teachers), EDGE and EDGE-OD3 for each seed, from the finished runs ``done``
+    (:func:`run_units`).
 
     Returns the curves (one row per run x checkpoint, column ``method``), the final evaluation returns
     (one row per episode), the teacher of ``seeds[0]`` that taught every EDGE-OD3 run, and per seed
     whether its teacher came from the cache.
     """
-    teachers, hits = {}, []
+    teacher_id = (cfg.teacher, int(seeds[0]))
+    clouds = [done[_key(unit_spec("CLOUD", cfg.teacher, s))] for s in seeds]
+    curves = [run["curve"].assign(method="CLOUD") for run in clouds]
+    evals = [row for s, run in zip(seeds, clouds) for row in _evals("CLOUD", s, run["eval_returns"])]
     for s in seeds:
-        teachers[s], hit = cached_teacher(cfg.teacher, s)
-        hits.append(hit)
-    teacher = teachers[seeds[0]].net
-    curves = [run.curve.assign(method="CLOUD") for run in teachers.values()]
-    evals = [row for s, run in teachers.items() for row in _evals("CLOUD", s, run)]
-    for s in seeds:
-        for method, kwargs in (("EDGE", {}), ("EDGE-OD3", {"teacher": teacher})):
-            run = train(build_net(cfg.student.env, "smallnet", s), cfg.student, s, label=method, **kwargs)
-            curves.append(run.curve.assign(method=method))
-            evals += _evals(method, s, run)
+        for method, teacher in (("EDGE", None), ("EDGE-OD3", teacher_id)):
+            run = done[_key(unit_spec(method, cfg.student, s, teacher))]
+            curves.append(run["curve"].assign(run=method, method=method))
+            evals += _evals(method, s, run["eval_returns"])
+    teacher = build_net(cfg.teacher.env, "largenet", seeds[0])
+    teacher.load_state_dict(clouds[0]["state_dict"])
+    hits = [bool(run["cache_hit"]) for run in clouds]
     return pd.concat(curves, ignore_index=True), pd.DataFrame(evals), teacher, hits
 
 
@@ -182,28 +314,37 @@ def table3_summary(runs: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def case2(cfg: OD3Config, seeds: Sequence[int], teacher: QNet) -> pd.DataFrame:
+def _sweep_configs(cfg: OD3Config) -> dict[tuple[str, int], DQNConfig]:
+    """Case 2's settings: each mini-batch size (update every 4 steps) and each update frequency
+    (mini-batch 32), for ``cfg.sweep_steps`` steps, by ``(sweep, value)``."""
+    runs = {
+        ("batch", bs): dataclasses.replace(cfg.student, steps=cfg.sweep_steps, batch_size=bs) for bs in cfg.batch_sizes
+    }
+    runs |= {
+        ("update", lf): dataclasses.replace(cfg.student, steps=cfg.sweep_steps, update_every=lf)
+        for lf in cfg.update_freqs
+    }
+    return runs
+
+
+def case2(cfg: OD3Config, seeds: Sequence[int], done: dict[str, dict[str, Any]], teacher_seed: int) -> pd.DataFrame:
     """EDGE-OD3 with each mini-batch size (update every 4 steps) and each update frequency
-    (mini-batch 32) for ``cfg.sweep_steps`` steps; BS32 and LF4 are one configuration, run once.
+    (mini-batch 32) for ``cfg.sweep_steps`` steps, distilled from the CLOUD teacher of
+    ``teacher_seed``, from the finished runs ``done`` (:func:`run_units`); BS32 and LF4 are one
+    configuration, run once.
 
     One row per run x checkpoint, with ``sweep`` ("batch" or "update"), ``value``, ``method``
     (e.g. "EDGE-OD3-BS8") and the run's mean ``final_eval`` return.
     """
-    runs = [
-        ("batch", bs, dataclasses.replace(cfg.student, steps=cfg.sweep_steps, batch_size=bs)) for bs in cfg.batch_sizes
-    ]
-    runs += [
-        ("update", lf, dataclasses.replace(cfg.student, steps=cfg.sweep_steps, update_every=lf))
-        for lf in cfg.update_freqs
-    ]
-    out, done = [], {}
-    for kind, value, run_cfg in runs:
+    teacher = (cfg.teacher, int(teacher_seed))
+    out = []
+    for (kind, value), run_cfg in _sweep_configs(cfg).items():
         for s in seeds:
-            if (run_cfg, s) not in done:
-                run = train(build_net(run_cfg.env, "smallnet", s), run_cfg, s, teacher=teacher)
-                done[(run_cfg, s)] = run.curve.assign(final_eval=float(run.eval_returns.mean()))
+            run = done[_key(unit_spec("EDGE-OD3", run_cfg, s, teacher))]
             label = f"EDGE-OD3-{'BS' if kind == 'batch' else 'LF'}{value}"
-            out.append(done[(run_cfg, s)].assign(sweep=kind, value=value, method=label))
+            final_eval = float(np.mean(run["eval_returns"])) if len(run["eval_returns"]) else float("nan")
+            curve = run["curve"].assign(run="", final_eval=final_eval, sweep=kind, value=value, method=label)
+            out.append(curve)
     return pd.concat(out, ignore_index=True)
 
 
@@ -229,13 +370,16 @@ def sweep_summary(sweeps: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 
 
-def ablation(cfg: OD3Config, seeds: Sequence[int], teacher: QNet, final_eval: pd.DataFrame) -> pd.DataFrame:
+def ablation(
+    cfg: OD3Config, seeds: Sequence[int], done: dict[str, dict[str, Any]], final_eval: pd.DataFrame
+) -> pd.DataFrame:
     """EDGE-OD3 whose states are gathered by the teacher's ε-greedy actions (ε = 0.05), against the
     Case-1 runs where the student acts: evaluation returns per ``actor`` and seed."""
+    teacher = (cfg.teacher, int(seeds[0]))
     rows = []
     for s in seeds:
-        run = train(build_net(cfg.student.env, "smallnet", s), cfg.student, s, teacher=teacher, actor="teacher")
-        rows += [{"actor": "teacher", "seed": s, "eval_return": float(r)} for r in run.eval_returns]
+        run = done[_key(unit_spec("EDGE-OD3", cfg.student, s, teacher, actor="teacher"))]
+        rows += [{"actor": "teacher", "seed": s, "eval_return": float(r)} for r in run["eval_returns"]]
     rows += [
         {"actor": "student", "seed": int(r.seed), "eval_return": float(r.eval_return)}
         for r in final_eval.query("method == 'EDGE-OD3'").itertuples()
@@ -283,12 +427,25 @@ def sharpening(teacher: QNet, env_name: str, seed: int, steps: int, taus: Sequen
 
 
 def run(
-    scale: str, seed: int = 0, rec: Recorder | None = None, config: OD3Config | None = None
+    scale: str,
+    seed: int = 0,
+    rec: Recorder | None = None,
+    config: OD3Config | None = None,
+    workers: int | None = 1,
+    backend: str = "process",
+    checkpoints: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run every experiment of the chapter at ``scale`` (or ``config``) and save its tables with ``rec``
     (default: :func:`recorder`); return them by name, as read back from disk.
 
-    Seeds are ``seed`` plus the configuration's ``seeds`` and ``sweep_seeds``.
+    Seeds are ``seed`` plus the configuration's ``seeds`` and ``sweep_seeds``. The training runs
+    (:func:`units`) go to ``workers`` processes (``None``: every core; the default 1 runs them here,
+    one after the other) on ``backend`` (see :class:`~edgelearn.core.pool.Pool`), the teachers and
+    EDGE first. ``checkpoints``: a folder that keeps each finished run, so that an interrupted run
+    (``make record``) resumes and loses at most the runs in flight; a progress bar shows then. Same
+    ``seed``, same tables (up to the measured times), whatever the workers, the backend or the
+    interruptions: every run is seeded on its own. The ``curves`` record notes the number of runs
+    and the run's wall time (``run_seconds``).
     """
     cfg = config or SCALES[scale]
     rec = rec or recorder(scale, seed, cfg)
@@ -301,14 +458,19 @@ def run(
         out[name] = rec.load(name)
 
     save("networks", network_table())
-    curves, final_eval, teacher, hits = case1(cfg, seeds)
-    save("curves", curves, teacher_cache_hits=hits)
+    cache = DiskCache(checkpoints, CHECKPOINT_MODULES) if checkpoints is not None else None
+    first, second = units(cfg, seeds, sweep_seeds)
+    start = time.perf_counter()
+    done = run_units(first, second, first[0], workers, backend, cache)
+    run_seconds = round(time.perf_counter() - start, 1)
+    curves, final_eval, teacher, hits = case1(cfg, seeds, done)
+    save("curves", curves, teacher_cache_hits=hits, runs=len(first) + len(second), run_seconds=run_seconds)
     save("final_eval", final_eval)
     runs = table3_runs(out["curves"], out["final_eval"], cfg, seeds)
     save("table3_runs", runs, threshold=float(runs.threshold.iloc[0]))
-    save("sweeps", case2(cfg, sweep_seeds, teacher))
+    save("sweeps", case2(cfg, sweep_seeds, done, seeds[0]))
     if cfg.ablation:
-        save("ablation", ablation(cfg, seeds, teacher, out["final_eval"]))
+        save("ablation", ablation(cfg, seeds, done, out["final_eval"]))
     states = min(cfg.student.max_eval_steps, SHARPENING_STATES)
     save("sharpening", sharpening(teacher, cfg.teacher.env, seeds[0] + 20_000, states))
     return out

@@ -9,14 +9,15 @@ r"""OD3 (Jang et al. 2020): a cloud DQN teacher distilled into an edge student, 
    lines 3-8) trains smallnet on the teacher's sharpened outputs for the states in its replay memory.
    Every run records the average training reward (gymnasium's ``RecordEpisodeStatistics``) against
    timesteps, wall time and CPU time. A run lives on one torch device
-   (:func:`edgelearn.core.devices.resolve_device`): the smoke and laptop scales on the CPU
+   (:func:`edgelearn.core.devices.resolve_device`): the smoke, laptop and deciding scales on the CPU
    (bit-reproducible), the paper scale on a GPU when there is one (``device="auto"``).
 4. **Teacher cache** — :func:`cached_teacher` trains the cloud teacher once and keeps it in a
    :class:`~edgelearn.core.store.DiskCache` keyed by its configuration (the device excepted) and the
    code fingerprint of this module and everything it imports (networks, environments, the DQN
    machinery of :mod:`edgelearn.core.rl`); weights are stored on the CPU, so a teacher trained on a
    GPU loads anywhere.
-5. **Scales** — :data:`SCALES`: CartPole at the smoke and laptop scales, Pong at the paper scale.
+5. **Scales** — :data:`SCALES`: CartPole at the smoke and laptop scales, MinAtar Breakout with the
+   convolutional nets at the deciding scale (``make record PAPER=od3``), Pong at the paper scale.
 
 The environments are in :mod:`edgelearn.od3.envs`, the networks and PolicyNetGenerator (Algorithm 1,
 line 1) in :mod:`edgelearn.od3.nets`, Table 3's convergence analysis in :mod:`edgelearn.od3.analysis`.
@@ -42,7 +43,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from edgelearn.core import rl
 from edgelearn.core.devices import check_device, resolve_device
@@ -125,6 +125,18 @@ def od3_loss(student_logits: torch.Tensor, teacher_q: torch.Tensor, tau: float =
 # ---------------------------------------------------------------------------------------------
 
 
+@torch.no_grad()
+def clip_grad_norm(params: list[torch.Tensor], max_norm: float) -> None:
+    """Scale the gradients of ``params`` so that their joint L2 norm is at most ``max_norm``: the arithmetic
+    of ``torch.nn.utils.clip_grad_norm_`` (foreach per-tensor norms, their norm, the coefficient clamped at
+    1), op for op and so bit for bit, without its per-call grouping and checks (a tenth of a small
+    network's update on one CPU thread). The parameters must share one device and dtype."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if grads:
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        torch._foreach_mul_(grads, torch.clamp(float(max_norm) / (total + 1e-6), max=1.0))
+
+
 @dataclass
 class RunResult:
     """A trained network, its curve (one row per checkpoint) and its final evaluation returns."""
@@ -154,7 +166,7 @@ def train(
     All randomness comes from ``seed``: the environment's resets, one numpy generator for exploration
     and the replay memory's own generator (torch's global generator is not touched). The networks
     (``net`` and ``teacher`` are moved there in place, the target network is made there), the replay
-    memory (Atari frames as uint8), the observations and the evaluation all live on the device; the
+    memory (Atari frames and MinAtar maps as uint8), the observations and the evaluation all live on the device; the
     only per-step host-device synchronisation is reading the greedy action.
     """
     device = resolve_device(cfg.device if device is None else device)
@@ -165,7 +177,8 @@ def train(
     rng = numpy_generator(seed)
     env = gym.wrappers.RecordEpisodeStatistics(make_env(cfg.env), buffer_length=cfg.window)
     obs_np, _ = env.reset(seed=seed)
-    obs_dtype = torch.uint8 if net.layout == "atari" else torch.float32
+    # Atari frames (0..255) and MinAtar maps (0/1) are stored exactly as uint8: a quarter of the memory
+    obs_dtype = torch.uint8 if net.layout in ("atari", "minatar") else torch.float32
     memory = rl.ReplayBuffer(
         min(cfg.buffer, cfg.steps), tuple(env.observation_space.shape), obs_dtype=obs_dtype, device=device, seed=seed
     )
@@ -180,6 +193,7 @@ def train(
     else:
         teacher.to(device).eval().requires_grad_(False)
     acting = teacher if actor == "teacher" else net
+    params = [p for p in net.parameters() if p.requires_grad]
     n_actions = int(env.action_space.n)
     uniforms = rng.random(cfg.steps)
     random_actions = rng.integers(n_actions, size=cfg.steps)
@@ -191,7 +205,7 @@ def train(
         if uniforms[t] < eps:
             action = int(random_actions[t])
         else:
-            with torch.no_grad():
+            with torch.inference_mode():
                 action = int(acting(obs.unsqueeze(0)).argmax(dim=1))
         next_np, reward, terminated, truncated, _ = env.step(action)
         next_obs = torch.as_tensor(next_np, dtype=obs_dtype, device=device)
@@ -209,7 +223,7 @@ def train(
                 loss = od3_loss(net(batch["obs"]), teacher_q, cfg.tau)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            clip_grad_norm(params, 10.0)
             optimiser.step()
             scheduler.step()
             updates += 1
@@ -296,8 +310,8 @@ def cached_teacher(cfg: DQNConfig, seed: int, device: str | torch.device | None 
 class OD3Config:
     """One chapter run: the teacher's and the students' training, seeds, Case-2 sweeps.
 
-    The device of the runs is ``teacher.device`` and ``student.device``: ``"cpu"`` at the smoke and laptop
-    scales, ``"auto"`` (a GPU when there is one) at the paper scale, whose replay memory of 1e6 Atari
+    The device of the runs is ``teacher.device`` and ``student.device``: ``"cpu"`` at the smoke, laptop and
+    deciding scales, ``"auto"`` (a GPU when there is one) at the paper scale, whose replay memory of 1e6 Atari
     transitions takes 56.4 GB (see :data:`SCALES`).
     """
 
@@ -318,9 +332,31 @@ _CARTPOLE = DQNConfig(
     log_every=500, window=10, eval_episodes=5, max_eval_steps=500,
 )  # fmt: skip
 _SMOKE_RUN = dict(learning_starts=200, log_every=250, eval_episodes=2, max_eval_steps=100)
+# The deciding scale: MinAtar Breakout (Young & Tian 2019) with the paper's largenet and smallnet in MinAtar's 3x3
+# convolutional layout. Breakout is the MinAtar game closest to Pong: a paddle on the bottom row returns a ball, the
+# one skill Pong asks for (Breakout adds bricks to aim at; the other games are about shooting, dodging or diving).
+# Hyper-parameters (assumptions): Table 2's where they carry over (Adam 2.5e-4 -> 5e-5, mini-batch 32, an update
+# every 4 steps, gamma 0.99, epsilon 1 -> 0.1), MinAtar's own DQN settings (its examples/dqn.py) where Table 2's are
+# sized for Atari frames and 3 M steps: replay 100,000 (Pong: 1e6), 5,000 steps of collection before the first
+# update (Pong: 50,000), target copied every 1,000 steps (Pong: 10,000), epsilon annealed over the first 100,000
+# steps. MinAtar's DQN updates every step for 5 M frames; we keep Table 2's update every 4 (Case 2 sweeps from
+# there). A uniformly random policy scores 0.41 per episode (300 episodes, sticky actions 0.1, 10 steps long), so a
+# teacher at a few points has clearly learnt. Evaluation episodes end at MinAtar's 10,000-step truncation.
+_BREAKOUT = DQNConfig(
+    env="minatar:breakout", steps=600_000, batch_size=32, update_every=4, lr_start=2.5e-4, lr_end=5e-5, eps_start=1.0,
+    eps_end=0.1, eps_fraction=100_000 / 600_000, buffer=100_000, gamma=0.99, learning_starts=5_000,
+    target_every=1_000, log_every=2_500, window=20, eval_episodes=10, max_eval_steps=10_000,
+)  # fmt: skip
 # Pong with Table 2's hyper-parameters, on a GPU when there is one (device="auto"). The replay memory of
 # 1e6 transitions keeps obs and next_obs as 4x84x84 uint8 frames: 2 x 1e6 x 28,224 B = 56.4 GB (52.6 GiB)
 # on the device (an 80 GB GPU holds it; without a GPU it needs that much host memory), one run at a time.
+# Expected time, from throughput measured on this project's 2-core CPU (2026-12-02, another job on both cores): ALE
+# Pong with DQN's preprocessing steps at 1,930 steps per CPU-second (0.52 ms a step, frame skip 4); largenet trains
+# on one CPU core at 60-80 steps/s. The scale trains 18 runs of 3 M steps (3 CLOUD, 3 EDGE, 3 EDGE-OD3, 3 for the
+# ablation, and the 6 Case-2 settings besides BS32 on one seed: BS32 is that seed's EDGE-OD3 run), 54 M steps: 7.8 h
+# of emulation alone. On a GPU, acting (about 0.3 ms) and one update every 4 steps (about 1 ms) are latency-bound,
+# about 1.1 ms a step or 900 steps/s (assumed, not measured: no GPU here): about 55 min a run, 17 h in all, one run
+# at a time (the replay memory); on CPUs alone 10-14 h a run.
 _PONG = DQNConfig(
     env="pong", steps=3_000_000, batch_size=32, update_every=4, lr_start=2.5e-4, lr_end=5e-5, eps_start=1.0,
     eps_end=0.1, eps_fraction=1_000_000 / 3_000_000, buffer=1_000_000, gamma=0.99, learning_starts=50_000,
@@ -343,4 +379,22 @@ SCALES: Scales[OD3Config] = Scales(
         sweep_seeds=(0, 1, 2),
     ),
     paper=OD3Config(teacher=_PONG, student=_PONG, seeds=(0, 1, 2), sweep_steps=3_000_000, sweep_seeds=(0,)),
+    # make record PAPER=od3 (2 workers). Teachers of 600,000 steps, students of 200,000 (epsilon annealed over the
+    # same first 100,000 steps), 3 seeds; Case 2 at the students' length on the same 3 seeds, so BS32 (= LF4) is the
+    # EDGE-OD3 run and both sweeps are paired by seed; the ablation on 3 seeds. Throughput measured here (MinAtar,
+    # environment steps per CPU-second with updates, one torch thread, another job on both cores: pessimistic, the
+    # same runs alone on a core went 1.3x faster): CLOUD 306, EDGE 888, EDGE-OD3 749 (student acts) or 646 (teacher
+    # acts), BS4 1,139, LF32 3,167. Work: CLOUD 3 x 1,960 s, EDGE 3 x 225 s, EDGE-OD3 3 x 267 s, ablation 3 x 310 s,
+    # the 18 other Case-2 runs 3 x 925 s: 11,100 CPU-s. On 2 workers in two phases (the teachers and EDGE: 3,920 s;
+    # the rest: 2,250 s), plus evaluation episodes (at most 10 x 10,000 steps a run, about 500 s), about 6,700 s =
+    # 1.85 h at the pessimistic rates, 1.4 h at the unloaded ones. It decides what the laptop scale cannot: a
+    # teacher that has learnt from map observations (well above the random 0.41), a convolutional student with
+    # 6.6 % of its parameters, EDGE and EDGE-OD3 paired on 3 seeds, each sweep setting paired on 3.
+    deciding=OD3Config(
+        teacher=_BREAKOUT,
+        student=dataclasses.replace(_BREAKOUT, steps=200_000, eps_fraction=100_000 / 200_000),
+        seeds=(0, 1, 2),
+        sweep_steps=200_000,
+        sweep_seeds=(0, 1, 2),
+    ),
 )

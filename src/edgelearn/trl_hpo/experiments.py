@@ -121,6 +121,21 @@ def anytime_curves(steps: pd.DataFrame, points: int = 60) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def expected_core_seconds(steps: pd.DataFrame, measured: TRLConfig, target: TRLConfig) -> float:
+    """The core-seconds of candidate training that ``target``'s searches would take (every policy on
+    every seed), from a ``steps`` table made at ``measured``: TRL-HPO's trained candidates per model
+    and the training seconds per candidate and image-epoch, both as measured; the baselines train as
+    many candidates as TRL-HPO (they stop at its budget). Assumes a candidate's CPU time grows in
+    proportion to its images times epochs; the agent's own updates (seconds in all) are left out."""
+    trained = steps[steps.trained.astype(bool)]
+    image_epochs = measured.training.n_train * measured.training.epochs
+    per_image_epoch = trained.train_seconds.sum() / (len(trained) * image_epochs)
+    trl = trained[trained.policy == "trl"]
+    per_model = len(trl) / (trl.seed.nunique() * measured.episodes * measured.models_per_episode)
+    candidates = per_model * target.episodes * target.models_per_episode * len(target.seeds) * len(POLICIES)
+    return float(candidates * per_image_epoch * target.training.n_train * target.training.epochs)
+
+
 def controller_cost(agent: Agent) -> pd.DataFrame:
     """Parameters and forward FLOPs (one state; 2 per multiply-add, :mod:`edgelearn.core.costs`) of
     TRL-HPO's actor and critic: the method's own cost, which the paper's 78.8k parameters and 991k
