@@ -213,7 +213,7 @@ def test_ma2ml_lite_observe_as_the_search_loop_runs_it():
 
 
 def test_scales():
-    assert set(ma2ml.SCALES) == {"smoke", "laptop", "paper"}
+    assert set(ma2ml.SCALES) == {"smoke", "laptop", "paper", "deciding"}
     laptop = ma2ml.SCALES["laptop"]
     assert (laptop.table_scale, laptop.n_seeds, laptop.n_batches, laptop.batch_size) == ("laptop", 20, 25, 4)
     assert ma2ml.SCALES["smoke"].table_scale == "live"
@@ -238,3 +238,101 @@ def test_live_benchmark_from_space_trains_pipelines_for_real():
     row = ma2ml.evaluate_pipeline(space, 1, 0, 0, 0, config, data)
     assert acc.tolist() == [row["val_accuracy"]] * 2 and flops.tolist() == [row["flops"]] * 2
     assert len(live.cache) == 1  # trained once
+
+
+# -- the deciding scale and recorded runs ------------------------------------------------------
+
+
+def test_deciding_scale_has_its_own_table_and_more_searches_than_laptop():
+    laptop, deciding = ma2ml.SCALES["laptop"], ma2ml.SCALES["deciding"]
+    assert deciding.table_scale == "deciding" and "deciding" in ma2ml.TABLE_SCALES
+    assert deciding.n_seeds > laptop.n_seeds and deciding.n_batches >= laptop.n_batches
+    assert set(laptop.lambdas) <= set(deciding.lambdas)
+    # a search still sees only part of the space, so that searchers can differ
+    assert deciding.n_batches * deciding.batch_size < ma2ml.TABLE_SPACES["deciding"].n_pipelines
+
+
+def test_recorder_keeps_the_table_configuration_and_space(results_dir):
+    from edgelearn.ma2ml import experiments
+
+    rec = experiments.recorder("deciding", 3)
+    config = rec.base["config"]
+    assert config["experiments"]["n_seeds"] == ma2ml.SCALES["deciding"].n_seeds
+    assert config["table"]["scale"] == "deciding"
+    assert config["table"]["config"]["epochs"] == ma2ml.TABLE_SCALES["deciding"].epochs
+    assert config["table"]["space"] == ma2ml.TABLE_SPACES["deciding"].describe()
+    assert config["table"]["path"] == "data/tables/ma2ml_fashion_deciding.csv"
+    assert rec.base["seeds"] == {"searches": list(range(3, 3 + ma2ml.SCALES["deciding"].n_seeds))}
+    assert experiments.recorder("smoke").base["config"]["table"] is None  # trained live
+
+
+def test_a_missing_deciding_table_names_the_command_that_builds_it(tmp_path, monkeypatch):
+    from edgelearn.ma2ml import experiments, table
+
+    monkeypatch.setattr(table, "default_table_path", lambda scale: tmp_path / f"{scale}.csv")
+    with pytest.raises(FileNotFoundError, match=r"make table TABLE_SCALE=deciding WORKERS=2.*make record PAPER=ma2ml"):
+        experiments.load_benchmark("deciding")
+
+
+def test_run_over_processes_resumes_and_gives_the_tables_of_a_plain_run(tmp_path, results_dir):
+    from edgelearn.ma2ml import experiments
+
+    bench = tiny_table(noise=0.01, seed=3)
+    plain = experiments.run("smoke", 0, bench=bench)
+    kept = tmp_path / "checkpoints"
+    pooled = experiments.run("smoke", 0, bench=bench, workers=2, backend="process", checkpoints=kept)
+    assert set(pooled) == set(plain)
+    for name in plain:
+        pd.testing.assert_frame_equal(pooled[name], plain[name])
+    cfg = ma2ml.SCALES["smoke"]
+    assert len(list(kept.glob("*.pkl"))) == len(experiments.units(cfg, range(cfg.n_seeds)))  # one per search
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a kept search was run again")
+
+    monkeypatch = pytest.MonkeyPatch()
+    with monkeypatch.context() as m:
+        for kind in experiments.UNITS:
+            m.setitem(experiments.UNITS, kind, no_search)
+        again = experiments.run("smoke", 0, bench=bench, workers=1, checkpoints=kept)
+    for name in plain:
+        pd.testing.assert_frame_equal(again[name], plain[name])
+
+
+@pytest.mark.usefixtures("isolated_data_env")
+def test_record_runs_ma2ml_resumably(tmp_path, monkeypatch):
+    from edgelearn.core import record
+    from edgelearn.core.data import DataUnavailableError, load_dataset
+
+    try:
+        load_dataset("mnist", "test", download=False)
+    except DataUnavailableError:
+        pytest.skip("no local MNIST test set")
+    monkeypatch.setattr(record, "checkpoints_root", lambda: tmp_path / "checkpoints")
+    summary = record.record("ma2ml", "smoke", root=tmp_path / "recorded", workers=1, backend="serial")
+    assert {"claims", "search_curves", "flops_constrained"} <= set(summary["tables"])
+    assert summary["code"]["method"] == record.RECORD_METHOD and summary["config"]["table"] is None
+    assert any((tmp_path / "checkpoints" / "ma2ml" / "smoke").glob("*.pkl")), "the searches were not kept"
+    loaded = record.load_recorded("ma2ml", "smoke", root=tmp_path / "recorded")
+    assert loaded.current and loaded.summary["seeds"] == {"searches": [0, 1]}
+    assert loaded.tables["claims"].verdict.notna().all()
+
+
+def test_a_recorded_run_builds_its_missing_table_first(tmp_path, monkeypatch):
+    from edgelearn.ma2ml import experiments, table
+
+    built = []
+
+    def build(space, config, out, workers=1, backend="process", **kwargs):
+        built.append((space, config, out, workers, backend))
+
+    monkeypatch.setattr(table, "default_table_path", lambda scale: tmp_path / f"{scale}.csv")
+    monkeypatch.setattr(table, "build_table", build)
+    assert experiments.ensure_table("smoke") is None and not built  # trained live
+    assert experiments.ensure_table("deciding", workers=2, backend="ray") == tmp_path / "deciding.csv"
+    assert built == [
+        (ma2ml.TABLE_SPACES["deciding"], ma2ml.TABLE_SCALES["deciding"], tmp_path / "deciding.csv", 2, "ray")
+    ]
+    monkeypatch.setattr(table, "table_is_current", lambda *args: True)
+    experiments.ensure_table("deciding", workers=2)
+    assert len(built) == 1  # a current table is left alone

@@ -14,7 +14,7 @@ import torch
 
 from edgelearn.core.data import DataUnavailableError, load_dataset
 from edgelearn.core.results import read_table
-from edgelearn.core.store import RowLog, StaleResultError, code_text, sha256
+from edgelearn.core.store import RowLog, StaleResultError, code_fingerprint, code_text, sha256
 from edgelearn.ma2ml import pipelines as pl
 from edgelearn.ma2ml import table as tb
 
@@ -105,7 +105,7 @@ def test_table_config_validation_and_scales():
     ):
         with pytest.raises(ValueError):
             pl.TableConfig(**bad)
-    assert set(pl.TABLE_SCALES) == {"smoke", "laptop", "paper"}
+    assert set(pl.TABLE_SCALES) == {"smoke", "laptop", "paper", "deciding"}
     assert pl.TABLE_SCALES["laptop"] == pl.TableConfig(6000, 4000, 3, (0, 1, 2), dataset="fashion-mnist")
     with pytest.raises(ValueError, match="smoke, laptop, paper"):
         pl.TABLE_SCALES["huge"]
@@ -344,8 +344,11 @@ def test_provenance_records_the_pipelines_fingerprint(fresh_tiny):
     assert meta["table_sha256"] == sha256(out.read_bytes())
     code = meta["code"]
     assert code["modules"] == ["edgelearn.ma2ml.pipelines"]
-    assert code["method"] == "code"  # hashed without comments and docstrings (core.store.code_text)
-    assert code["files"]["edgelearn.ma2ml.pipelines"] == sha256(code_text(Path(pl.__file__).read_bytes()).encode())[:12]
+    # hashed without comments, docstrings and the Scales tables (core.store.code_text): config and space by value
+    assert code["method"] == tb.TABLE_METHOD == "code-without-scales"
+    text = code_text(Path(pl.__file__).read_bytes(), without_scales=True)
+    assert code["files"]["edgelearn.ma2ml.pipelines"] == sha256(text.encode())[:12]
+    assert "deciding=" not in text and "TABLE_SPACES" not in text
     # the core code a run uses counts; the searchers and the table builder do not
     assert {"edgelearn.core.fit", "edgelearn.core.data", "edgelearn.core.seeding"} <= set(code["files"])
     assert not {"edgelearn.ma2ml.ma2ml", "edgelearn.ma2ml.table", "edgelearn.ma2ml.search"} & set(code["files"])
@@ -446,5 +449,74 @@ def test_cli_builds_then_leaves_an_up_to_date_table_alone(tmp_path, monkeypatch,
 def test_default_table_path():
     assert tb.default_table_path("laptop").name == "ma2ml_fashion.csv"
     assert tb.default_table_path("smoke").name == "ma2ml_mnist_smoke.csv"
+    assert tb.default_table_path("deciding").name == "ma2ml_fashion_deciding.csv"
     with pytest.raises(ValueError, match="scale"):
         tb.default_table_path("huge")
+
+
+# -- scales of the table: configuration and space by value -----------------------------------
+
+
+def test_every_table_scale_has_a_space_and_the_deciding_one_differs_only_where_it_must():
+    assert list(pl.TABLE_SPACES) == list(pl.TABLE_SCALES)
+    for scale in ("smoke", "laptop", "paper"):
+        assert pl.TABLE_SPACES[scale] == pl.JointSpace()
+    deciding, laptop = pl.TABLE_SCALES["deciding"], pl.TABLE_SCALES["laptop"]
+    assert deciding.epochs > laptop.epochs and len(deciding.seeds) >= len(laptop.seeds)
+    space = pl.TABLE_SPACES["deciding"]
+    assert space.aug == pl.AUGMENTATIONS and space.arch == pl.ARCHITECTURES
+    assert {h.weight_decay for h in space.hpo} - {h.weight_decay for h in pl.HYPERPARAMETERS}  # a decay that acts
+
+
+def test_editing_a_scale_does_not_change_the_fingerprint_of_the_tables():
+    source = Path(pl.__file__).read_text()
+    entry = "deciding=TableConfig("
+    assert source.count(entry) == 1
+    edited = source.replace(entry, "deciding=TableConfig(1 + ")  # another deciding configuration
+    assert code_text(edited, without_scales=True) == code_text(source, without_scales=True)
+    assert code_text(edited) != code_text(source)  # the method the laptop table was first recorded with
+    changed = source.replace("model = build_network(arch_name, seed)", "model = build_network(arch_name, seed + 1)")
+    assert code_text(changed, without_scales=True) != code_text(source, without_scales=True)
+
+
+def test_the_committed_laptop_table_is_current_for_its_scale():
+    path = tb.default_table_path("laptop")
+    df, meta = tb.load_joint_table(path, "laptop")
+    assert meta["code"]["method"] == tb.TABLE_METHOD and len(df) == 720
+    assert tb.table_is_current(path, pl.TABLE_SPACES["laptop"], pl.TABLE_SCALES["laptop"])
+
+
+@needs_data
+def test_load_joint_table_for_a_scale_compares_config_and_space_by_value(tmp_path, fresh_tiny, monkeypatch):
+    _, built = fresh_tiny
+    tb.load_joint_table(built)
+    with pytest.raises(StaleResultError, match=r"another space .*`make table TABLE_SCALE=smoke WORKERS=2`"):
+        tb.load_joint_table(built, "smoke")  # a subspace, not the smoke scale's space
+    monkeypatch.setattr(tb, "TABLE_SPACES", {"smoke": tiny_space()})
+    tb.load_joint_table(built, "smoke")
+    other = pl.TableConfig(600, 300, 2, (0,), dataset="mnist")
+    monkeypatch.setattr(tb, "TABLE_SCALES", {"smoke": other})
+    with pytest.raises(StaleResultError, match="another config"):
+        tb.load_joint_table(built, "smoke")
+
+
+@needs_data
+def test_reexpress_fingerprint_only_after_checking_the_old_one(tmp_path, fresh_tiny):
+    _, built = fresh_tiny
+    out = tmp_path / "old.csv"
+    shutil.copy(built, out)
+    meta = json.loads(built.with_suffix(".json").read_text())
+    meta["code"] = code_fingerprint(tb.PIPELINES, "code").as_dict()  # as tables were recorded before
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    new = tb.reexpress_fingerprint(out)
+    assert new == code_fingerprint(tb.PIPELINES, tb.TABLE_METHOD).as_dict()
+    after = json.loads(out.with_suffix(".json").read_text())
+    assert after["code"] == new and {k: v for k, v in after.items() if k != "code"} == {
+        k: v for k, v in meta.items() if k != "code"
+    }
+    tb.load_joint_table(out)
+    meta["code"]["files"]["edgelearn.core.fit"] = "000000000000"  # made by other code: refused, left as it was
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(StaleResultError, match=r"changed since: edgelearn\.core\.fit"):
+        tb.reexpress_fingerprint(out)
+    assert json.loads(out.with_suffix(".json").read_text()) == meta

@@ -17,8 +17,8 @@ Modules:
   :func:`top_k_curve`;
 * :mod:`~edgelearn.ma2ml.pipelines` — the joint space (augmentations, architectures,
   hyper-parameters, :class:`JointSpace`), the table's configuration per scale
-  (:data:`TABLE_SCALES`) and :func:`evaluate_pipeline`, one real training run: everything that
-  determines the table's numbers, and so the code its staleness is keyed on;
+  (:data:`TABLE_SCALES`, its space :data:`TABLE_SPACES`) and :func:`evaluate_pipeline`, one real
+  training run: everything that determines the table's numbers, and so the code its staleness is keyed on;
 * :mod:`~edgelearn.ma2ml.experiments` — the chapter's experiments, :func:`run` at a scale saving
   every tidy table, and :mod:`~edgelearn.ma2ml.plots`, its figures (imported on its own:
   ``from edgelearn.ma2ml import plots``; results do not depend on it);
@@ -53,6 +53,7 @@ from edgelearn.ma2ml.pipelines import (
     HYPERPARAMETERS,
     MODULES,
     TABLE_SCALES,
+    TABLE_SPACES,
     HyperParameters,
     JointSpace,
     TableConfig,
@@ -83,6 +84,7 @@ __all__ = [
     "MODULES",
     "SCALES",
     "TABLE_SCALES",
+    "TABLE_SPACES",
     "CentralCritic",
     "HyperParameters",
     "JointSpace",

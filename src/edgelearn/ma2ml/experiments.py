@@ -13,20 +13,31 @@ r"""The MA2ML chapter's experiments: one call runs them at a scale and saves eve
 
 The verdict rules of :mod:`edgelearn.ma2ml.claims` read these tables. Every search is seeded by
 its run number (``seed`` .. ``seed + n_seeds - 1``), so the same seed gives the same tables.
+
+The searches are independent units of work (:func:`units`: one searcher, one seed), which :func:`run`
+spreads over processes by :func:`~edgelearn.core.pool.resumable_map` and, for ``make record
+PAPER=ma2ml`` (the ``deciding`` scale, :func:`recorder`), keeps as they finish; a recorded run first
+builds its joint table if it is not there yet (:func:`ensure_table`, resumable too).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
-from edgelearn.core.results import Recorder
+from edgelearn.core.pool import resumable_map
+from edgelearn.core.results import Recorder, repo_root
+from edgelearn.core.store import DiskCache, sha256
 from edgelearn.ma2ml.baselines import RandomSearch, SingleAgent
 from edgelearn.ma2ml.ma2ml import MA2ML, SCALES, MA2MLConfig, MA2MLLite, MA2MLScale, flops_reward
-from edgelearn.ma2ml.pipelines import TABLE_SCALES, JointSpace, evaluate_pipeline, load_table_data
+from edgelearn.ma2ml.pipelines import TABLE_SCALES, TABLE_SPACES, JointSpace, evaluate_pipeline, load_table_data
 from edgelearn.ma2ml.search import Searcher, TabularBenchmark, search_pipelines, top_k_curve
 
 Factory = Callable[[tuple[int, ...], int], Searcher]
@@ -58,7 +69,9 @@ def load_benchmark(scale: str) -> tuple[TabularBenchmark, dict[str, Any]]:
     """The joint benchmark of ``scale`` and its provenance.
 
     ``smoke``: a 2 x 2 x 2 subspace trained live on MNIST (seconds); otherwise the stored joint table
-    of :func:`edgelearn.ma2ml.default_table_path` (``make table`` builds it).
+    of :func:`edgelearn.ma2ml.default_table_path` (``make table TABLE_SCALE=<table scale>`` builds it),
+    which must hold today's configuration and space of its table scale
+    (:func:`edgelearn.ma2ml.table.load_joint_table`).
     """
     cfg = SCALES[scale]
     if cfg.table_scale == "live":
@@ -80,9 +93,31 @@ def load_benchmark(scale: str) -> tuple[TabularBenchmark, dict[str, Any]]:
 
     path = default_table_path(cfg.table_scale)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: build it with `make table TABLE_SCALE={cfg.table_scale}`")
-    table, meta = load_joint_table(path)
+        raise FileNotFoundError(
+            f"{path} is missing: build it with `make table TABLE_SCALE={cfg.table_scale} WORKERS=2`"
+            + (" (or `make record PAPER=ma2ml`, which builds it first)" if scale == "deciding" else "")
+        )
+    table, meta = load_joint_table(path, cfg.table_scale)
     return TabularBenchmark.from_frame(table), meta
+
+
+def ensure_table(scale: str, workers: int | None = 1, backend: str = "process") -> Path | None:
+    """Build the joint table of ``scale`` unless it is current (``make table TABLE_SCALE=...``, resumable:
+    a build killed before resumes from its ``.partial.csv``); return its path (``None`` for live training).
+    A recorded run calls this first, so ``make record PAPER=ma2ml`` needs no separate ``make table``."""
+    from edgelearn.core.pool import default_workers
+    from edgelearn.ma2ml.table import build_table, default_table_path, table_is_current
+
+    table_scale = SCALES[scale].table_scale
+    if table_scale == "live":
+        return None
+    space, config = TABLE_SPACES[table_scale], TABLE_SCALES[table_scale]
+    path = default_table_path(table_scale)
+    if not table_is_current(path, space, config):
+        workers = default_workers() if workers is None else workers
+        print(f"building {path} first: {space.n_pipelines} pipelines x {len(config.seeds)} seeds", flush=True)
+        build_table(space, config, path, workers=workers, backend=backend)
+    return path
 
 
 def benchmark_summary(bench: TabularBenchmark, data_source: str) -> pd.Series:
@@ -157,47 +192,56 @@ def run_search(
     return history, curve
 
 
+def search_unit(bench: TabularBenchmark, cfg: MA2MLScale, method: str, seed: int) -> dict[str, Any]:
+    """One search of ``method`` on the accuracy reward: its history, curve and final joint policy."""
+    searcher = METHODS[method](bench.dims, seed)
+    history, curve = run_search(searcher, bench, cfg, seed, bench.mean_accuracy())
+    return {"history": history, "curve": curve, "final": searcher.joint_policy()}
+
+
 def search_tables(
-    bench: TabularBenchmark, cfg: MA2MLScale, seeds: Sequence[int], methods: Sequence[str] = tuple(METHODS)
+    bench: TabularBenchmark,
+    cfg: MA2MLScale,
+    seeds: Sequence[int],
+    methods: Sequence[str] = tuple(METHODS),
+    done: dict[tuple, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[tuple[str, int], np.ndarray]]:
     """Every method of ``methods`` on the accuracy reward, one search per seed.
 
     Returns the histories and curves (with ``method`` and ``run`` columns) and each search's final
-    joint policy by (method, run).
+    joint policy by (method, run). ``done``: units already computed (:func:`units`), by their key.
     """
-    mean_acc = bench.mean_accuracy()
     histories, curves, finals = [], [], {}
     for method in methods:
         for s in seeds:
-            searcher = METHODS[method](bench.dims, s)
-            history, curve = run_search(searcher, bench, cfg, s, mean_acc)
-            histories.append(history.assign(method=method, run=s))
-            curves.append(curve.assign(method=method, run=s))
-            finals[(method, s)] = searcher.joint_policy()
+            out = _get(done, ("search", method, s), bench, cfg)
+            histories.append(out["history"].assign(method=method, run=s))
+            curves.append(out["curve"].assign(method=method, run=s))
+            finals[(method, s)] = out["final"]
     return pd.concat(histories, ignore_index=True), pd.concat(curves, ignore_index=True), finals
 
 
-def lambda_sweep(bench: TabularBenchmark, cfg: MA2MLScale, seeds: Sequence[int]) -> pd.DataFrame:
+def lambda_unit(bench: TabularBenchmark, cfg: MA2MLScale, lam: float, seed: int) -> dict[str, float]:
+    r"""One MA2ML search with weight :math:`\lambda` = ``lam``: its row of :func:`lambda_sweep`."""
+    _, curve = run_search(MA2ML(bench.dims, MA2MLConfig(lam=lam), seed=seed), bench, cfg, seed, bench.mean_accuracy())
+    value = curve.policy_value.to_numpy()
+    return {
+        "lam": lam,
+        "run": seed,
+        "top_k_true": float(curve.top_k_true.iloc[-1]),
+        "policy_value": float(value[-1]),
+        "non_decreasing": float(np.mean(np.diff(value) >= -1e-12)) if len(value) > 1 else np.nan,
+        "gain": float(value[-1] - value[0]),
+    }
+
+
+def lambda_sweep(
+    bench: TabularBenchmark, cfg: MA2MLScale, seeds: Sequence[int], done: dict[tuple, Any] | None = None
+) -> pd.DataFrame:
     r"""MA2ML for each :math:`\lambda` of ``cfg.lambdas``: per search, the final top-k true accuracy,
     the expected accuracy of :math:`\pi` before the last batch, the share of batches after which it
     did not decrease and its gain over the search."""
-    mean_acc = bench.mean_accuracy()
-    rows = []
-    for lam in cfg.lambdas:
-        for s in seeds:
-            _, curve = run_search(MA2ML(bench.dims, MA2MLConfig(lam=lam), seed=s), bench, cfg, s, mean_acc)
-            value = curve.policy_value.to_numpy()
-            rows.append(
-                {
-                    "lam": lam,
-                    "run": s,
-                    "top_k_true": float(curve.top_k_true.iloc[-1]),
-                    "policy_value": float(value[-1]),
-                    "non_decreasing": float(np.mean(np.diff(value) >= -1e-12)) if len(value) > 1 else np.nan,
-                    "gain": float(value[-1] - value[0]),
-                }
-            )
-    return pd.DataFrame(rows)
+    return pd.DataFrame([_get(done, ("lambda", lam, s), bench, cfg) for lam in cfg.lambdas for s in seeds])
 
 
 def found_pipelines(history: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -232,12 +276,24 @@ def constraint_row(
     }
 
 
+def flops_unit(bench: TabularBenchmark, cfg: MA2MLScale, method: str, seed: int) -> dict[str, Any]:
+    """One search of ``method`` on the FLOPs-constrained reward (:math:`C` = :func:`flops_constraint`):
+    its :func:`constraint_row` and its curve."""
+    constraint = flops_constraint(bench)
+    true_reward = flops_reward(bench.mean_accuracy(), bench.flops, constraint)
+    searcher = METHODS[method](bench.dims, seed)
+    history, curve = run_search(searcher, bench, cfg, seed, true_reward, constraint=constraint)
+    row = constraint_row(history, searcher.joint_policy(), bench, constraint, cfg.top_k)
+    return {"row": {"method": method, "run": seed, **row}, "curve": curve}
+
+
 def flops_tables(
     bench: TabularBenchmark,
     cfg: MA2MLScale,
     seeds: Sequence[int],
     unconstrained: pd.DataFrame | None = None,
     unconstrained_finals: dict[tuple[str, int], np.ndarray] | None = None,
+    done: dict[tuple, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Searches on the FLOPs-constrained reward, :math:`C` = :func:`flops_constraint`.
 
@@ -245,23 +301,16 @@ def flops_tables(
     constraint) and ``flops_curves`` (per batch: true constrained reward of the top-k found,
     expected constrained reward of the policy). With ``unconstrained`` (the accuracy-reward
     histories of :func:`search_tables`) and their final policies, MA2ML's accuracy-reward searches
-    are judged against the same constraint as method :data:`UNCONSTRAINED`.
+    are judged against the same constraint as method :data:`UNCONSTRAINED`. ``done``: units already
+    computed (:func:`units`), by their key.
     """
     constraint = flops_constraint(bench)
-    true_reward = flops_reward(bench.mean_accuracy(), bench.flops, constraint)
     rows, curves = [], []
     for method in FLOPS_METHODS:
         for s in seeds:
-            searcher = METHODS[method](bench.dims, s)
-            history, curve = run_search(searcher, bench, cfg, s, true_reward, constraint=constraint)
-            rows.append(
-                {
-                    "method": method,
-                    "run": s,
-                    **constraint_row(history, searcher.joint_policy(), bench, constraint, cfg.top_k),
-                }
-            )
-            curves.append(curve.assign(method=method, run=s))
+            out = _get(done, ("flops", method, s), bench, cfg)
+            rows.append(out["row"])
+            curves.append(out["curve"].assign(method=method, run=s))
     if unconstrained is not None and unconstrained_finals is not None:
         for s in seeds:
             history = unconstrained[(unconstrained.method == "MA2ML") & (unconstrained.run == s)]
@@ -274,6 +323,44 @@ def flops_tables(
 
 
 # --------------------------------------------------------------------------------------------
+# Units of work: one search each, resumable
+# --------------------------------------------------------------------------------------------
+
+UNITS: dict[str, Callable[..., Any]] = {"search": search_unit, "lambda": lambda_unit, "flops": flops_unit}
+"""What computes a unit of each kind: ``UNITS[kind](bench, cfg, key, seed)``."""
+
+
+def units(cfg: MA2MLScale, seeds: Sequence[int]) -> list[tuple[str, Any, int]]:
+    """The units of work of a run, as ``(kind, method or lambda, seed)``: every search of
+    :func:`search_tables`, :func:`lambda_sweep` and :func:`flops_tables`, in their order."""
+    return [
+        *(("search", m, s) for m in METHODS for s in seeds),
+        *(("lambda", lam, s) for lam in cfg.lambdas for s in seeds),
+        *(("flops", m, s) for m in FLOPS_METHODS for s in seeds),
+    ]
+
+
+def timed_unit(kind: str, key: Any, seed: int, cfg: MA2MLScale, bench: TabularBenchmark) -> tuple[Any, float]:
+    """Run one unit (a pool task); return its result and its wall time in seconds."""
+    start = time.perf_counter()
+    out = UNITS[kind](bench, cfg, key, seed)
+    return out, time.perf_counter() - start
+
+
+def _get(done: dict[tuple, Any] | None, unit: tuple[str, Any, int], bench: TabularBenchmark, cfg: MA2MLScale) -> Any:
+    """The result of ``unit`` (``(kind, key, seed)``): from ``done`` when it is there, else computed here."""
+    if done is not None and unit in done:
+        return done[unit]
+    kind, key, seed = unit
+    return UNITS[kind](bench, cfg, key, seed)
+
+
+def bench_digest(bench: TabularBenchmark) -> str:
+    """A hash of a benchmark's numbers (accuracy per seed, FLOPs): part of a unit's cache key."""
+    arrays = (np.ascontiguousarray(bench.accuracy, float), np.ascontiguousarray(bench.flops, float))
+    return sha256(b"".join(a.tobytes() for a in arrays) + repr(tuple(bench.dims)).encode())[:16]
+
+
 # The theorem's setting: exact critic, exact maximisation
 # --------------------------------------------------------------------------------------------
 
@@ -338,32 +425,96 @@ def run(
     seed: int = 0,
     recorder: Recorder | None = None,
     bench: TabularBenchmark | None = None,
+    *,
+    workers: int | None = 1,
+    backend: str = "process",
+    checkpoints: Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the chapter's experiments at ``scale`` and return every table by name.
 
     Searches use seeds ``seed .. seed + n_seeds - 1``. With a ``recorder`` each table is saved
-    through it (and read back, as saved). ``bench`` replaces the scale's benchmark (tests pass a
-    small synthetic table).
+    through it (and read back, as saved), with the wall time of its own searches. ``bench``
+    replaces the scale's benchmark (tests pass a small synthetic table).
+
+    The searches (:func:`units`) are spread over ``workers`` processes (``None``: every core; the
+    default 1 runs them here) by :func:`~edgelearn.core.pool.resumable_map`, longest kinds first.
+    ``checkpoints``: a folder that keeps each finished search (``make record`` passes one), so that
+    an interrupted run resumes and loses at most the searches in flight; with it, a missing or stale
+    joint table is built first (:func:`ensure_table`, itself resumable) and a progress bar shows.
+    Same ``seed``, same tables, whatever the workers, the backend or the interruptions.
     """
     cfg = SCALES[scale]
     seeds = list(range(seed, seed + cfg.n_seeds))
     if bench is None:
-        bench, _ = load_benchmark(scale)
-    tables: dict[str, pd.DataFrame] = {}
-
-    def keep(name: str, df: pd.DataFrame) -> None:  # saved as soon as made: each table's wall time is its own
-        tables[name] = df
+        if checkpoints is not None:
+            ensure_table(scale, workers, backend)
+        bench, meta = load_benchmark(scale)
         if recorder is not None:
-            recorder.save(name, df)
+            recorder.set_data_source(str(meta.get("data_source")))
+    tasks = [(kind, key, s, cfg, bench) for kind, key, s in units(cfg, seeds)]
+    order = sorted(range(len(tasks)), key=lambda i: tasks[i][0] == "search")  # MA2ML-heavy kinds first
+    cache = DiskCache(checkpoints, "edgelearn.ma2ml.experiments") if checkpoints is not None else None
+    digest = bench_digest(bench)
+    with tqdm(total=len(tasks), desc="MA2ML searches", unit="search", disable=cache is None) as bar:
+        outputs = resumable_map(
+            timed_unit,
+            [tasks[i] for i in order],
+            cache,
+            workers,
+            backend,
+            progress=lambda _: bar.update(),
+            spec=lambda task: [task[0], task[1], task[2], asdict(task[3]), digest],
+        )
+    done, seconds = {}, {"search": 0.0, "lambda": 0.0, "flops": 0.0}
+    for i, (out, secs) in zip(order, outputs, strict=True):
+        done[tasks[i][:3]] = out
+        seconds[tasks[i][0]] += secs
 
-    histories, curves, finals = search_tables(bench, cfg, seeds)
-    keep("search_histories", histories)
-    keep("search_curves", curves)
-    keep("lambda_sweep", lambda_sweep(bench, cfg, seeds))
-    flops, flops_curves = flops_tables(bench, cfg, seeds, histories, finals)
-    keep("flops_constrained", flops)
-    keep("flops_curves", flops_curves)
-    keep("exact_iteration", exact_iteration(bench.mean_accuracy(), cfg.lambdas, cfg.n_batches))
-    if recorder is not None:
+    tables: dict[str, pd.DataFrame] = {}
+    histories, curves, finals = search_tables(bench, cfg, seeds, done=done)
+    tables["search_histories"], tables["search_curves"] = histories, curves
+    tables["lambda_sweep"] = lambda_sweep(bench, cfg, seeds, done=done)
+    start = time.perf_counter()
+    tables["flops_constrained"], tables["flops_curves"] = flops_tables(bench, cfg, seeds, histories, finals, done=done)
+    seconds["flops"] += time.perf_counter() - start
+    start = time.perf_counter()
+    tables["exact_iteration"] = exact_iteration(bench.mean_accuracy(), cfg.lambdas, cfg.n_batches)
+    seconds["exact"] = time.perf_counter() - start
+    if recorder is not None:  # wall_time_s: each table's own searches, one after the other
+        wall = {
+            "search_histories": "search",
+            "lambda_sweep": "lambda",
+            "flops_constrained": "flops",
+            "exact_iteration": "exact",
+        }
+        for name, df in tables.items():
+            recorder.save(name, df, wall_time_s=round(seconds[wall[name]], 3) if name in wall else 0.0)
         tables = {name: recorder.load(name) for name in tables}
     return tables
+
+
+def recorder(scale: str, seed: int = 0) -> Recorder:
+    """The :class:`~edgelearn.core.results.Recorder` of the chapter's run at ``scale``.
+
+    Its configuration holds the scale's sizes and, for a stored table, that table's
+    :class:`~edgelearn.ma2ml.TableConfig` and space: a recorded run's fingerprint leaves out every
+    ``Scales`` table (:data:`edgelearn.core.record.RECORD_METHOD`), so a change of any of them shows
+    as a change of configuration."""
+    cfg = SCALES[scale]
+    table = None
+    if cfg.table_scale != "live":
+        from edgelearn.ma2ml.table import default_table_path  # lazily: see the package
+
+        table = {
+            "scale": cfg.table_scale,
+            "config": TABLE_SCALES[cfg.table_scale],
+            "space": TABLE_SPACES[cfg.table_scale].describe(),
+            "path": str(default_table_path(cfg.table_scale).relative_to(repo_root())),
+        }
+    return Recorder(
+        "ma2ml",
+        scale,
+        seeds={"searches": list(range(seed, seed + cfg.n_seeds))},
+        data_source="live training (MNIST)" if table is None else f"the joint table {table['path']}",
+        config={"experiments": cfg, "table": table},
+    )

@@ -87,12 +87,27 @@ SCALES: Scales[MA2MLScale] = Scales(
     laptop=MA2MLScale(
         table_scale="laptop", n_seeds=20, n_batches=25, batch_size=4, top_k=5, lambdas=(0.0, 0.03, 0.1, 0.3, 1.0)
     ),
+    # paper (configured for a GPU): its table dominates, about 20 h on 2 CPU cores (TABLE_SCALES["paper"]);
+    # the searches, 50 batches of 8, would take about 15 min on 2 cores (1.7x the deciding scale's).
     paper=MA2MLScale(
         table_scale="paper",
         n_seeds=50,
         n_batches=50,
         batch_size=8,
         top_k=10,
+        lambdas=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
+    ),
+    # deciding: the searches of laptop on the deciding table (TABLE_SCALES["deciding"]: 30 epochs, a space
+    # where every module matters), 2.5x the searches (50 per method: paired intervals about 1.6x narrower),
+    # 30 batches of 4 (120 of the 240 pipelines, half the space, so that the searchers can still differ),
+    # and the paper's lambdas. Measured beside another 2-core job: 26 s of searches per seed (MA2ML's 2 s
+    # each), 1,300 s for 50 seeds, so about 5-10 min on 2 workers after the table (about 86 min).
+    deciding=MA2MLScale(
+        table_scale="deciding",
+        n_seeds=50,
+        n_batches=30,
+        batch_size=4,
+        top_k=5,
         lambdas=(0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0),
     ),
 )

@@ -12,9 +12,14 @@ query in microseconds (:class:`edgelearn.ma2ml.TabularBenchmark`), like NAS-Benc
   provenance are written by :func:`edgelearn.core.results.write_table`.
 * The table is current while the code of :mod:`edgelearn.ma2ml.pipelines` (and the core modules
   it imports) is unchanged: its provenance records that code fingerprint, and
-  :func:`load_joint_table` refuses a table made by other code, naming the changed modules.
+  :func:`load_joint_table` refuses a table made by other code, naming the changed modules. The
+  fingerprint leaves out the ``Scales`` tables (:data:`TABLE_METHOD`): a table keeps the
+  configuration and the space it was built with, and :func:`load_joint_table` with a ``scale``
+  compares them by value with today's :data:`~edgelearn.ma2ml.pipelines.TABLE_SCALES` and
+  :data:`~edgelearn.ma2ml.pipelines.TABLE_SPACES`, so that adding or tuning one scale's table
+  leaves the others current.
 * Command line: ``python -m edgelearn.ma2ml.table --scale laptop --workers 2 [--backend ray]``
-  (``make table``).
+  (``make table``; ``TABLE_SCALE=deciding`` for the recorded run's table).
 
 Every run uses one torch thread, so a table built with one worker and one built with several
 are identical except for ``train_seconds``.
@@ -23,6 +28,7 @@ are identical except for ``train_seconds``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -36,13 +42,39 @@ from tqdm import tqdm
 from edgelearn.core.fit import torch_threads
 from edgelearn.core.pool import BACKENDS, Pool, context
 from edgelearn.core.results import StaleResultError, provenance_base, read_table, repo_root, write_table
-from edgelearn.core.store import RowLog, code_fingerprint, jsonable, key_hash
-from edgelearn.ma2ml.pipelines import MODULES, TABLE_SCALES, JointSpace, TableConfig, evaluate_pipeline, load_table_data
+from edgelearn.core.store import RowLog, changed_modules, code_fingerprint, jsonable, key_hash, write_atomic
+from edgelearn.ma2ml.pipelines import (
+    MODULES,
+    TABLE_SCALES,
+    TABLE_SPACES,
+    JointSpace,
+    TableConfig,
+    evaluate_pipeline,
+    load_table_data,
+)
 
 PIPELINES = "edgelearn.ma2ml.pipelines"
 """The module whose code (with everything it imports) determines the table's numbers."""
 
+TABLE_METHOD = "code-without-scales"
+"""How a table fingerprints the code of :data:`PIPELINES` (:data:`edgelearn.core.store.FINGERPRINT_METHODS`):
+without its ``Scales`` tables (:data:`~edgelearn.ma2ml.pipelines.TABLE_SCALES`,
+:data:`~edgelearn.ma2ml.pipelines.TABLE_SPACES`), because a table records its configuration and space
+and :func:`load_joint_table` compares them by value: adding the ``deciding`` scale leaves the laptop
+table current, editing the laptop configuration does not."""
+
 REBUILD_HINT = "rebuild it with `make table`"
+
+
+def rebuild_hint(scale: str | None = None) -> str:
+    """How to rebuild the table of ``scale``: ``make table TABLE_SCALE=<scale> WORKERS=2``."""
+    return REBUILD_HINT if scale in (None, "laptop") else f"rebuild it with `make table TABLE_SCALE={scale} WORKERS=2`"
+
+
+def table_fingerprint() -> dict[str, Any]:
+    """The code fingerprint a table records: :data:`PIPELINES` hashed by :data:`TABLE_METHOD` (``as_dict`` form)."""
+    return code_fingerprint(PIPELINES, TABLE_METHOD).as_dict()
+
 
 COLUMNS: tuple[str, ...] = (
     "aug",
@@ -65,7 +97,7 @@ KEY: tuple[str, ...] = ("aug_idx", "arch_idx", "hpo_idx", "seed")
 def run_key(space: JointSpace, config: TableConfig, code_hash: str | None = None) -> str:
     """What the rows of a partial table belong to: a hash of the space, the config and the code
     fingerprint of :mod:`edgelearn.ma2ml.pipelines` (``code_hash``, by default as it is now)."""
-    code_hash = code_fingerprint(PIPELINES).hash if code_hash is None else code_hash
+    code_hash = code_fingerprint(PIPELINES, TABLE_METHOD).hash if code_hash is None else code_hash
     return key_hash({"space": space.describe(), "config": config, "code": code_hash})
 
 
@@ -135,6 +167,7 @@ def build_table(
         workers=workers,
         torch_threads_per_run=1,
     )
+    provenance["code"] = table_fingerprint()  # without the Scales tables: config and space are kept by value
     data_dir = None if data_dir is None else str(data_dir)
     setup_args = (config, data_dir, download)
 
@@ -182,18 +215,29 @@ def build_table(
     return read_table(out)[0]  # exactly what load_joint_table will read
 
 
-def load_joint_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+def load_joint_table(path: str | Path, scale: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a table written by :func:`build_table` and its provenance, checking both.
 
     Raises :class:`FileNotFoundError` when either file is missing, and
     :class:`~edgelearn.core.store.StaleResultError` when the CSV does not match the SHA-256
     recorded, when the code of :mod:`edgelearn.ma2ml.pipelines` (or of a module it imports)
     differs from the fingerprint recorded (naming the changed modules), or when the columns or
-    rows are not those of a joint table.
+    rows are not those of a joint table. With ``scale``, also when the table's configuration or
+    space is not today's ``TABLE_SCALES[scale]`` / ``TABLE_SPACES[scale]`` (compared by value: the
+    fingerprint leaves those tables out, :data:`TABLE_METHOD`); the messages name the command
+    that rebuilds it.
     """
-    df, meta = read_table(path, require_current=True, hint=REBUILD_HINT)
+    hint = rebuild_hint(scale)
+    df, meta = read_table(path, require_current=True, hint=hint)
     if tuple(df.columns) != COLUMNS or len(df) != meta.get("rows"):
-        raise StaleResultError(f"{path} has unexpected columns or rows; {REBUILD_HINT}")
+        raise StaleResultError(f"{path} has unexpected columns or rows; {hint}")
+    if scale is not None:
+        for what, now in (("config", jsonable(TABLE_SCALES[scale])), ("space", TABLE_SPACES[scale].describe())):
+            if meta.get(what) != now:
+                raise StaleResultError(
+                    f"{path} was built with another {what} than today's {scale} scale "
+                    f"({meta.get(what)} instead of {now}); {hint}"
+                )
     return df, meta
 
 
@@ -204,6 +248,26 @@ def table_is_current(path: str | Path, space: JointSpace, config: TableConfig) -
     except (FileNotFoundError, StaleResultError, ValueError):
         return False
     return meta.get("config") == jsonable(config) and meta.get("space") == space.describe()
+
+
+def reexpress_fingerprint(path: str | Path, method: str = TABLE_METHOD) -> dict[str, Any]:
+    """Rewrite the code fingerprint of the table at ``path`` in ``method``, once its recorded one is checked.
+
+    A one-off for tables built before :data:`TABLE_METHOD` (their fingerprint hashes
+    :mod:`edgelearn.ma2ml.pipelines` with its ``Scales`` tables, method ``code``): only when that
+    fingerprint matches the code as it is now (no module changed) is it replaced by the fingerprint
+    of the same code in ``method``; the CSV and every other field are left as they are (its
+    SHA-256 covers the CSV only). Raises :class:`~edgelearn.core.store.StaleResultError` naming the
+    changed modules otherwise. Returns the new fingerprint.
+    """
+    path = Path(path)
+    _, meta = read_table(path)  # the CSV matches its provenance
+    changed = changed_modules(meta.get("code"))
+    if changed:
+        raise StaleResultError(f"{path} was made by other code (changed since: {', '.join(changed)}): not re-expressed")
+    meta["code"] = code_fingerprint(meta["code"]["modules"], method).as_dict()
+    write_atomic(path.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True).encode() + b"\n")
+    return meta["code"]
 
 
 def default_table_path(scale: str) -> Path:
@@ -244,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for m in MODULES
         if getattr(args, m) is not None
     }
-    space, config = JointSpace().subspace(**picks), TABLE_SCALES[args.scale]
+    space, config = TABLE_SPACES[args.scale].subspace(**picks), TABLE_SCALES[args.scale]
     out = args.out if args.out is not None else default_table_path(args.scale)
     if not args.force and table_is_current(out, space, config):
         print(f"{out} is up to date (built by this code for scale {args.scale}); --force rebuilds it")
