@@ -336,3 +336,17 @@ def test_a_recorded_run_builds_its_missing_table_first(tmp_path, monkeypatch):
     monkeypatch.setattr(table, "table_is_current", lambda *args: True)
     experiments.ensure_table("deciding", workers=2)
     assert len(built) == 1  # a current table is left alone
+
+
+def test_expected_table_core_seconds_scales_the_measured_cost_per_image_epoch():
+    from edgelearn.ma2ml.experiments import expected_table_core_seconds
+    from edgelearn.ma2ml.pipelines import TableConfig
+
+    table = pd.DataFrame(
+        {"aug": ["a", "a", "b", "b"], "arch": ["x"] * 4, "hpo": ["h"] * 4, "seed": [0, 1, 0, 1],
+         "train_seconds": [1.0, 3.0, 4.0, 4.0]}
+    )  # fmt: skip
+    measured = TableConfig(100, 50, 2, (0, 1))  # 200 image-epochs a run
+    assert expected_table_core_seconds(table, measured, measured) == pytest.approx(table.train_seconds.sum())
+    target = TableConfig(1000, 50, 4, (0, 1, 2))  # 20x the image-epochs, 3 seeds
+    assert expected_table_core_seconds(table, measured, target) == pytest.approx((2.0 + 4.0) * 20 * 3)

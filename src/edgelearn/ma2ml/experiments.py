@@ -37,7 +37,14 @@ from edgelearn.core.results import Recorder, repo_root
 from edgelearn.core.store import DiskCache, sha256
 from edgelearn.ma2ml.baselines import RandomSearch, SingleAgent
 from edgelearn.ma2ml.ma2ml import MA2ML, SCALES, MA2MLConfig, MA2MLLite, MA2MLScale, flops_reward
-from edgelearn.ma2ml.pipelines import TABLE_SCALES, TABLE_SPACES, JointSpace, evaluate_pipeline, load_table_data
+from edgelearn.ma2ml.pipelines import (
+    TABLE_SCALES,
+    TABLE_SPACES,
+    JointSpace,
+    TableConfig,
+    evaluate_pipeline,
+    load_table_data,
+)
 from edgelearn.ma2ml.search import Searcher, TabularBenchmark, search_pipelines, top_k_curve
 
 Factory = Callable[[tuple[int, ...], int], Searcher]
@@ -118,6 +125,17 @@ def ensure_table(scale: str, workers: int | None = 1, backend: str = "process") 
         print(f"building {path} first: {space.n_pipelines} pipelines x {len(config.seeds)} seeds", flush=True)
         build_table(space, config, path, workers=workers, backend=backend)
     return path
+
+
+def expected_table_core_seconds(table: pd.DataFrame, measured: TableConfig, target: TableConfig) -> float:
+    """The core-seconds of training that a joint table of ``target`` would take, from ``table`` (a joint
+    table built at ``measured``, with its ``train_seconds`` per run): each pipeline's measured seconds per
+    training image and epoch, times ``target``'s images, epochs and seeds, summed over the pipelines.
+    Assumes a run's time grows in proportion to its images times epochs (evaluation left out)."""
+    per_image_epoch = table.groupby(["aug", "arch", "hpo"]).train_seconds.mean() / (
+        measured.train_size * measured.epochs
+    )
+    return float(per_image_epoch.sum() * target.train_size * target.epochs * len(target.seeds))
 
 
 def benchmark_summary(bench: TabularBenchmark, data_source: str) -> pd.Series:
