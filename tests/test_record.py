@@ -59,6 +59,12 @@ def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, m
         loaded.tables["episodes"].drop(columns=[c for c in episodes if "second" in c or c.endswith("_s")]),
     )
     assert "unchanged" in loaded.provenance()["code since"]
+    # compute: every table's own units of work, one after the other (a resumed run's earlier part included)
+    assert again["compute_s"] == pytest.approx(
+        sum(json.loads(p.read_text())["wall_time_s"] for p in folder.glob("*.json") if p.name != "RECORD.json"), abs=0.5
+    )
+    assert "core-hours" in loaded.provenance()["compute"]
+    assert "resuming" not in loaded.provenance()["wall time"]
     assert "unchanged since" in record.recorded_note("ats", loaded)
     assert loaded.summary["code"]["method"] == record.RECORD_METHOD and loaded.summary["config"]["episodes"] == 4
     # the verdicts are judged again by today's rules when the run is loaded
@@ -200,6 +206,12 @@ def test_verdict_changes_lists_the_claims_a_recorded_run_decides_otherwise():
     assert changes.claim_id.tolist() == ["decided", "reversed"]
     assert changes.loc[1, ["verdict", "recorded_verdict"]].tolist() == [sc.REPRODUCED, sc.NOT_REPRODUCED]
     assert sc.verdict_changes(card[card.claim_id == "same"]).empty
+    # the chapter's sentence: the changed claims with both verdicts, none, or no recorded run
+    note = sc.changes_note(card.assign(claim=card.claim_id))
+    assert "- decided: *not testable here* at laptop, *reproduced* at deciding" in note and "- reversed:" in note
+    assert "- same" not in note and "- unrun" not in note
+    assert "confirm every verdict" in sc.changes_note(card[card.claim_id == "same"])
+    assert "No run is recorded" in sc.changes_note(card.assign(recorded_verdict=sc.NOT_RECORDED))
 
 
 def test_every_recorded_run_in_git_loads_and_is_current_or_marked():

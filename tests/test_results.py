@@ -115,3 +115,33 @@ def test_data_sources_are_recorded_without_this_machines_folders(results_dir):
     rec = Recorder("exp3", "smoke", seeds=0, data_source=f"files in {repo_root()}/data")
     rec.set_data_source(f"test set; read from {beside}")
     assert rec.base["data_source"] == "test set; read from ../shared/datasets/mnist"
+
+
+def test_large_tables_are_stored_compressed_and_read_back_alike(tmp_path, monkeypatch):
+    big = pd.DataFrame({"run": range(2000), "regret": [i / 7 for i in range(2000)]})
+    prov = {"code": {}, "scale": "smoke"}
+    plain = results.write_table(tmp_path / "plain.csv", big, prov)
+    assert plain == tmp_path / "plain.csv" and plain.is_file()  # under COMPRESS_OVER: a plain CSV
+    monkeypatch.setattr(results, "COMPRESS_OVER", 1000)
+    path = results.write_table(tmp_path / "t.csv", big, prov)
+    gz = tmp_path / "t.csv.gz"
+    assert path == tmp_path / "t.csv" and gz.is_file() and not path.exists() and results.table_file(path) == gz
+    first = gz.read_bytes()
+    results.write_table(tmp_path / "t.csv", big, prov)
+    assert gz.read_bytes() == first  # reproducible bytes: no time stamp in the gzip header
+    df, meta = results.read_table(path)
+    pd.testing.assert_frame_equal(df, big)
+    assert (
+        meta["table"] == "t.csv.gz"
+        and meta["table_sha256"] == json.loads(results.meta_path(plain).read_text())["table_sha256"]
+    )  # the checksum is of the CSV text, however it is stored
+    # written again small, it becomes a plain CSV and the compressed file goes
+    results.write_table(path, frame(), prov)
+    assert path.is_file() and not gz.exists() and len(results.read_table(path)[0]) == 3
+    # an edited compressed table is detected like a plain one
+    results.write_table(path, big, prov, compress=True)
+    import gzip
+
+    gz.write_bytes(gzip.compress(gzip.decompress(gz.read_bytes()).replace(b"0.5", b"0.6")))
+    with pytest.raises(results.StaleResultError, match="half-written or edited"):
+        results.read_table(path)

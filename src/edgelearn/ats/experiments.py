@@ -232,7 +232,9 @@ def run(
     """Run the chapter's experiments at ``scale`` and save every table through ``recorder``.
 
     Returns the tables by name (see the module docstring); the ``episodes`` table's provenance
-    records the number of runs and their wall time (``run_seconds``). ``workers`` and ``backend``
+    records the number of runs, the wall time of this call (``run_seconds``) and, as its
+    ``wall_time_s``, the runs' own time one after the other (runs kept from an interrupted call
+    included). ``workers`` and ``backend``
     go to :func:`~edgelearn.core.pool.parallel_map` ("serial" runs in this process, bit-identical).
     ``config`` replaces the scale's configuration (e.g. a smaller one in a test). ``checkpoints``: a
     folder that keeps each finished run, so that an interrupted run resumes (``make record``). Same
@@ -253,7 +255,14 @@ def run(
     slots = pd.concat([o["psi"] for o in outputs if len(o["psi"])], ignore_index=True)
     results["psi"] = psi_summary(slots)
     results["psi_hist"] = psi_histogram_table(slots, cfg.training.percentile)
-    save("episodes", results["episodes"], runs=len(task_list), run_seconds=round(run_seconds, 1))
+    unit_seconds = round(float(results["episodes"].seconds.sum()), 3)  # the runs' own time, kept ones included
+    save(
+        "episodes",
+        results["episodes"],
+        runs=len(task_list),
+        run_seconds=round(run_seconds, 1),
+        wall_time_s=unit_seconds,
+    )
     save("psi", results["psi"])
     save("psi_hist", results["psi_hist"])
     results["final"] = final_table(results["episodes"])

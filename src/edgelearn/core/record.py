@@ -147,6 +147,11 @@ def record(
         "code": code_fingerprint(rec.modules, RECORD_METHOD).as_dict(),
         "config": rec.base.get("config"),
     }
+    from edgelearn.core.results import meta_path
+
+    summary["compute_s"] = round(
+        sum(json.loads(meta_path(p).read_text()).get("wall_time_s", 0.0) for p in rec.saved.values()), 1
+    )
     write_atomic(staging / "RECORD.json", json.dumps(summary, indent=2).encode())
     final.parent.mkdir(parents=True, exist_ok=True)
     previous = staging_root / paper / f"{scale}.previous"
@@ -181,13 +186,17 @@ class Recorded:
         machine = s.get("machine", {})
         hours = s.get("wall_time_s", float("nan")) / 3600
         workers = s.get("workers") or machine.get("cpus")
+        compute = s.get("compute_s", float("nan"))
+        resumed = compute > 1.1 * (workers or 1) * s.get("wall_time_s", float("inf"))
         return {
             "command": s.get("command", ""),
             "scale": s.get("scale", self.scale),
             "base seed": s.get("seed"),
             **({"seeds": s["seeds"]} if s.get("seeds") else {}),
             "git commit": (s.get("git_commit") or "")[:12],
-            "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})",
+            "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})"
+            + (" for the last, resuming invocation" if resumed else ""),
+            "compute": f"{compute / 3600:.2f} core-hours (every unit of work, one after the other)",
             "machine": f"{machine.get('cpus', '?')} CPUs, {machine.get('platform', '?')}, "
             f"Python {machine.get('python', '?')}",
             "code fingerprint": (s.get("code") or {}).get("hash", ""),
@@ -217,12 +226,15 @@ def load_recorded(paper: str, scale: str = "deciding", root: Path | None = None)
     if not (folder / "RECORD.json").is_file():
         return None
     summary = json.loads((folder / "RECORD.json").read_text())
-    read = {csv.stem: read_table(csv) for csv in sorted(folder.glob("*.csv"))}
+    names = summary.get("tables") or sorted(p.stem for p in folder.glob("*.json") if p.name != "RECORD.json")
+    read = {name: read_table(folder / f"{name}.csv") for name in names}
     tables = {name: df for name, (df, _) in read.items()}
     if "seeds" not in summary and read:  # every table of a run records the same seeds
         summary["seeds"] = next(iter(read.values()))[1].get("seeds")
     if len(tables) > 1 and (judged := _rejudge(paper, scale, tables)) is not None:  # tables beside "claims"
         tables["claims"] = judged
+    if "compute_s" not in summary and read:  # each table's wall time: its own units, one after the other
+        summary["compute_s"] = round(sum(meta.get("wall_time_s", 0.0) for _, meta in read.values()), 1)
     if "config" not in summary and read:  # as every table of the run records its configuration
         summary["config"] = next(iter(read.values()))[1].get("config")
     ignored = {*NOT_COMPUTING, f"edgelearn.{paper}.claims", "edgelearn.core.scorecard"}
@@ -244,9 +256,11 @@ def _same_config(paper: str, scale: str, summary: dict[str, Any]) -> bool:
 
 
 def recorded_runs(scale: str = "deciding", root: Path | None = None) -> pd.DataFrame:
-    """One row per chapter of :data:`PAPERS` with a recorded run at ``scale``: ``paper``, ``scale``, its
-    wall time in hours, ``workers``, ``commit``, the ``claims`` judged and whether the code and
-    configuration that compute its numbers are unchanged since (``current``, ``changed``)."""
+    """One row per chapter of :data:`PAPERS` with a recorded run at ``scale``: ``paper``, ``scale``,
+    ``wall_time_h`` (of its last invocation: a resumed run's earlier part is not in it), ``compute_h``
+    (all its units of work one after the other), ``workers``, ``commit``, the ``claims`` judged and
+    whether the code and configuration that compute its numbers are unchanged since (``current``,
+    ``changed``)."""
     rows = []
     for paper in PAPERS:
         recorded = load_recorded(paper, scale, root)
@@ -258,6 +272,7 @@ def recorded_runs(scale: str = "deciding", root: Path | None = None) -> pd.DataF
                 "paper": paper,
                 "scale": scale,
                 "wall_time_h": s.get("wall_time_s", float("nan")) / 3600,
+                "compute_h": s.get("compute_s", float("nan")) / 3600,
                 "workers": s.get("workers") or s.get("machine", {}).get("cpus"),
                 "commit": (s.get("git_commit") or "")[:12],
                 "claims": len(recorded.tables.get("claims", ())),
@@ -265,7 +280,7 @@ def recorded_runs(scale: str = "deciding", root: Path | None = None) -> pd.DataF
                 "changed": ", ".join(recorded.changed),
             }
         )
-    columns = ["paper", "scale", "wall_time_h", "workers", "commit", "claims", "current", "changed"]
+    columns = ["paper", "scale", "wall_time_h", "compute_h", "workers", "commit", "claims", "current", "changed"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -1,7 +1,8 @@
 """Tidy result tables with provenance, written atomically under ``data/results``.
 
 Layout: ``data/results/<paper>/<scale>/<name>.csv`` holds one tidy table (one row per
-run x step x metric) and ``<name>.json`` beside it holds its provenance: git commit, the
+run x step x metric; a table larger than :data:`COMPRESS_OVER` is stored gzip-compressed as
+``<name>.csv.gz``) and ``<name>.json`` beside it holds its provenance: git commit, the
 code fingerprint of the modules the result depends on (:mod:`edgelearn.core.store`), package
 versions, scale, seeds, data source, wall time, device and the experiment's configuration.
 The JSON also stores the SHA-256 of the CSV, so a table that was half-written or edited by
@@ -16,6 +17,7 @@ tests use this), else ``data/results`` in the repository.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -49,13 +51,20 @@ __all__ = [
     "Recorder",
     "StaleResultError",
     "load_result",
+    "meta_path",
     "provenance_base",
     "read_table",
     "repo_root",
     "results_root",
     "save_result",
+    "table_file",
     "write_table",
 ]
+
+COMPRESS_OVER = 1 << 20
+"""A table whose CSV is larger than this many bytes (1 MiB) is stored gzip-compressed, as
+``<name>.csv.gz``, so that recorded runs stay small in git; smaller ones stay plain CSV, readable
+on any forge."""
 
 PACKAGES = ("edgelearn", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "torch", "torchvision")
 
@@ -108,12 +117,30 @@ def provenance_base(modules: str | Sequence[str], **fields: Any) -> dict[str, An
     }
 
 
-def write_table(csv: str | os.PathLike, df: pd.DataFrame, provenance: dict[str, Any]) -> Path:
-    """Write ``df`` to ``csv`` and its provenance to the ``.json`` beside it, both atomically.
+def meta_path(csv: str | os.PathLike) -> Path:
+    """The provenance JSON of the table named ``csv`` (``<name>.json`` beside ``<name>.csv``)."""
+    return Path(csv).with_suffix(".json")
 
-    The CSV goes first and the JSON last, with the CSV's SHA-256, row count and columns, so a CSV
+
+def table_file(csv: str | os.PathLike) -> Path:
+    """The file that holds the table named ``csv``: ``csv`` itself, or ``csv`` + ``.gz`` when it was
+    stored compressed (:data:`COMPRESS_OVER`)."""
+    csv = Path(csv)
+    gz = csv.with_name(csv.name + ".gz")
+    return gz if gz.is_file() and not csv.is_file() else csv
+
+
+def write_table(
+    csv: str | os.PathLike, df: pd.DataFrame, provenance: dict[str, Any], *, compress: bool | None = None
+) -> Path:
+    """Write ``df`` as the table named ``csv`` and its provenance to the ``.json`` beside it, both
+    atomically; return ``csv``.
+
+    The table goes first and the JSON last, with the CSV's SHA-256, row count and columns, so a table
     without its matching JSON is never taken for a finished result. ``provenance`` must hold the
-    ``code`` fingerprint (:func:`provenance_base`).
+    ``code`` fingerprint (:func:`provenance_base`). ``compress``: store the CSV gzip-compressed as
+    ``<csv>.gz`` (reproducibly: no time stamp in the header); by default when it is larger than
+    :data:`COMPRESS_OVER`. The other form, left by an earlier write, is removed.
     """
     if not isinstance(df, pd.DataFrame) or df.empty:
         raise ValueError(f"the table for {csv} must be a non-empty pandas DataFrame")
@@ -121,32 +148,39 @@ def write_table(csv: str | os.PathLike, df: pd.DataFrame, provenance: dict[str, 
         raise ValueError("'provenance' must hold the code fingerprint ('code'): build it with provenance_base")
     csv = Path(csv)
     data = df.to_csv(index=False).encode()
+    compress = len(data) > COMPRESS_OVER if compress is None else compress
+    gz = csv.with_name(csv.name + ".gz")
+    target, other = (gz, csv) if compress else (csv, gz)
     record = {
         **jsonable(provenance),
-        "table": csv.name,
+        "table": target.name,
         "rows": len(df),
         "columns": list(map(str, df.columns)),
-        "table_sha256": sha256(data),
+        "table_sha256": sha256(data),  # of the CSV text, compressed or not
     }
-    write_atomic(csv, data)
-    write_atomic(csv.with_suffix(".json"), json.dumps(record, indent=2, sort_keys=True).encode())
+    write_atomic(target, gzip.compress(data, compresslevel=9, mtime=0) if compress else data)
+    write_atomic(meta_path(csv), json.dumps(record, indent=2, sort_keys=True).encode())
+    other.unlink(missing_ok=True)
     return csv
 
 
 def read_table(
     csv: str | os.PathLike, *, require_current: bool = False, hint: str = "re-run what made it"
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a table written by :func:`write_table` and its provenance, checking that they belong
-    together; with ``require_current`` also that the code it depends on is unchanged
-    (:func:`edgelearn.core.store.check_current`). ``hint`` ends the error messages."""
+    """Read the table named ``csv`` written by :func:`write_table` (plain or compressed) and its
+    provenance, checking that they belong together; with ``require_current`` also that the code it
+    depends on is unchanged (:func:`edgelearn.core.store.check_current`). ``hint`` ends the error
+    messages."""
     csv = Path(csv)
-    meta_path = csv.with_suffix(".json")
-    if not csv.is_file() or not meta_path.is_file():
-        raise FileNotFoundError(f"no table at {csv} (with {meta_path.name}): {hint}")
-    data = csv.read_bytes()
-    meta = json.loads(meta_path.read_text())
+    path, meta_file = table_file(csv), meta_path(csv)
+    if not path.is_file() or not meta_file.is_file():
+        raise FileNotFoundError(f"no table at {csv} (with {meta_file.name}): {hint}")
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    meta = json.loads(meta_file.read_text())
     if meta.get("table_sha256") != sha256(data):
-        raise StaleResultError(f"{csv} does not match its provenance {meta_path.name}: half-written or edited; {hint}")
+        raise StaleResultError(f"{path} does not match its provenance {meta_file.name}: half-written or edited; {hint}")
     if require_current:
         check_current(meta.get("code"), str(csv), hint)
     return pd.read_csv(io.BytesIO(data)), meta
@@ -245,7 +279,7 @@ class Recorder:
         """The run's provenance in brief, for a notebook's last cell: scale, seeds, data source,
         commit, code fingerprint, packages, device, and the wall time of every table saved so far;
         ``extra`` fields are added."""
-        wall = sum(json.loads(path.with_suffix(".json").read_text())["wall_time_s"] for path in self.saved.values())
+        wall = sum(json.loads(meta_path(path).read_text())["wall_time_s"] for path in self.saved.values())
         keep = ("scale", "seeds", "data_source", "git_commit", "packages", "device")
         brief = {key: self.base[key] for key in keep if key in self.base}
         return (

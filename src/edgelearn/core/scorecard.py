@@ -340,6 +340,23 @@ def verdict_changes(card: pd.DataFrame) -> pd.DataFrame:
     return changed[columns].reset_index(drop=True)
 
 
+def changes_note(card: pd.DataFrame) -> str:
+    """Markdown naming the claims of ``card`` whose verdict at the recorded scale differs from the
+    build's (:func:`verdict_changes`), a list item each with both verdicts; or a sentence saying that
+    none does, or that no run is recorded."""
+    if "recorded_verdict" not in card or not (card.recorded_verdict != NOT_RECORDED).any():
+        return "No run is recorded at a larger scale yet."
+    changes = verdict_changes(card)
+    recorded_scale = card.recorded_scale.iloc[0]
+    if changes.empty:
+        return f"The recorded runs ({recorded_scale} scale) confirm every verdict of this build."
+    items = "".join(
+        f"\n- {c.claim.rstrip('.')}: *{c.verdict}* at {c.scale}, *{c.recorded_verdict}* at {c.recorded_scale}"
+        for c in changes.itertuples()
+    )
+    return f"Verdicts that the recorded runs ({recorded_scale} scale) give otherwise:\n{items}\n"
+
+
 def headline(card: pd.DataFrame) -> pd.DataFrame:
     """Verdict counts per paper, the five papers' total, and the textbook checks apart.
 

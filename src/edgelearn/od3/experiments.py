@@ -444,8 +444,9 @@ def run(
     EDGE first. ``checkpoints``: a folder that keeps each finished run, so that an interrupted run
     (``make record``) resumes and loses at most the runs in flight; a progress bar shows then. Same
     ``seed``, same tables (up to the measured times), whatever the workers, the backend or the
-    interruptions: every run is seeded on its own. The ``curves`` record notes the number of runs
-    and the run's wall time (``run_seconds``).
+    interruptions: every run is seeded on its own. The ``curves`` record notes the number of runs,
+    the wall time of this call (``run_seconds``) and, as its ``wall_time_s``, the runs' own time one
+    after the other (runs kept from an interrupted call included).
     """
     cfg = config or SCALES[scale]
     rec = rec or recorder(scale, seed, cfg)
@@ -464,7 +465,15 @@ def run(
     done = run_units(first, second, first[0], workers, backend, cache)
     run_seconds = round(time.perf_counter() - start, 1)
     curves, final_eval, teacher, hits = case1(cfg, seeds, done)
-    save("curves", curves, teacher_cache_hits=hits, runs=len(first) + len(second), run_seconds=run_seconds)
+    unit_seconds = sum(float(out["curve"].wall_s.max()) for out in done.values())  # kept runs included
+    save(
+        "curves",
+        curves,
+        teacher_cache_hits=hits,
+        runs=len(first) + len(second),
+        run_seconds=run_seconds,
+        wall_time_s=round(unit_seconds, 3),
+    )
     save("final_eval", final_eval)
     runs = table3_runs(out["curves"], out["final_eval"], cfg, seeds)
     save("table3_runs", runs, threshold=float(runs.threshold.iloc[0]))

@@ -135,6 +135,8 @@ SCALES: Scales[SlicingScale] = Scales(
     # runs): 1,740 us a slot for the 15 regret-curve units, 2,760 us for the 24 prior units, 4,500 us
     # in all: 9,000 core-s at T = 2 x 10^6, about 75 min at 2 workers plus 35 s of training and timing
     # (the longest unit, OLS in the drift scenario, about 8.5 min; T = 3 x 10^6 would take about 1.9 h).
+    # Recorded (data/recorded/slicing/deciding, over two sessions): 12,660 core-s of units (3.5 core-h,
+    # 1.4x the estimate above), about 1.8 h at 2 workers.
     deciding=SlicingScale(
         levels=5,
         horizon=2_000_000,

@@ -282,10 +282,11 @@ def run(
         "anytime": anytime_curves(steps),
         "controller_cost": trl_out[0]["controller_cost"],
     }
-    if recorder is not None:
+    if recorder is not None:  # the steps' wall time: the searches' own, one after the other (kept ones included)
+        search_seconds = round(float(steps.groupby(["policy", "seed"]).search_s.first().sum()), 3)
         for name, table in tables.items():
             if not table.empty:  # a scale may give no negative-reward layer (no attention rows)
-                recorder.save(name, table)
+                recorder.save(name, table, **({"wall_time_s": search_seconds} if name == "steps" else {}))
     return tables
 
 
