@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import torch
 import pytest
 
 from edgelearn.core import record
@@ -65,6 +66,9 @@ def test_record_writes_tables_claims_and_summary_and_loads_them_back(tmp_path, m
     )
     assert "core-hours" in loaded.provenance()["compute"]
     assert "resuming" not in loaded.provenance()["wall time"]
+    # the data source and the package versions, as every table of the run records them
+    assert loaded.provenance()["data source"].startswith("simulated")
+    assert f"torch {torch.__version__.split('+')[0]}" in loaded.provenance()["packages"]
     assert "unchanged since" in record.recorded_note("ats", loaded)
     assert loaded.summary["code"]["method"] == record.RECORD_METHOD and loaded.summary["config"]["episodes"] == 4
     # the verdicts are judged again by today's rules when the run is loaded

@@ -4,6 +4,7 @@ tables do not come back."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from edgelearn.core.plotting import table
@@ -88,3 +89,20 @@ def test_the_recorders_summary_sums_the_wall_time_of_its_tables(results_dir):
     brief = rec.summary(extra_field=1)
     assert brief["scale"] == "smoke" and brief["data_source"] == "synthetic losses" and brief["extra_field"] == 1
     assert len(brief["code fingerprint"]) == 12 and brief["wall time of the tables (s)"] >= 0
+
+
+def test_by_scale_stacks_one_summary_per_scale_with_the_scale_first():
+    from edgelearn.core.plotting import by_scale
+
+    laptop = pd.DataFrame({"method": ["A", "B"], "mean": [1.0, 2.0]})
+    deciding = pd.DataFrame({"mean": [3.0]}, index=pd.Index(["A"], name="method"))  # a named index becomes a column
+    out = by_scale({"laptop": laptop, "deciding": deciding})
+    assert list(out.columns) == ["scale", "method", "mean"]
+    assert out.scale.tolist() == ["laptop", "laptop", "deciding"]
+    assert out.method.tolist() == ["A", "B", "A"] and out["mean"].tolist() == [1.0, 2.0, 3.0]
+    two_levels = pd.concat({"reward": laptop.set_index("method")}, axis=1)  # (quantity, statistic) columns
+    stacked = by_scale({"laptop": two_levels, "deciding": two_levels})
+    assert stacked.columns[0] == ("scale", "") and stacked[("scale", "")].tolist() == ["laptop"] * 2 + ["deciding"] * 2
+    assert _cells(table(stacked))[0][0] == "laptop"
+    with pytest.raises(ValueError, match="'tables'"):
+        by_scale({})

@@ -5,9 +5,7 @@
   const article = document.querySelector('main article') || document.querySelector('main');
   if (!article) return out;
   const col = article.getBoundingClientRect();
-  const describe = (el) => (el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-      (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '') +
-      ' "' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 50).replace(/\s+/g, ' ') + '"');
+  const { describe, theoremOverlaps } = window.pagecheck;  // tools/pagecheck_common.js
   // maths
   document.querySelectorAll('mjx-merror').forEach(e => out.push(['MathJax error', describe(e.closest('mjx-container') || e)]));
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
@@ -46,17 +44,7 @@
     if (pre.scrollWidth > 1.5 * pre.clientWidth) out.push(['output line far wider than its column', describe(pre)]);
   });
   // boxes over a theorem or proof
-  const boxes = [...article.querySelectorAll('.theorem, .lemma, .proof, .corollary, .proposition, div.admonition.theorem')];
-  const others = [...article.querySelectorAll('img, figure, table, .sd-card, .cell_output, mjx-container[display="true"]')];
-  for (const box of boxes) {
-    const b = box.getBoundingClientRect();
-    for (const el of others) {
-      if (box.contains(el) || el.contains(box)) continue;
-      const r = el.getBoundingClientRect();
-      const w = Math.min(b.right, r.right) - Math.max(b.left, r.left), h = Math.min(b.bottom, r.bottom) - Math.max(b.top, r.top);
-      if (w > 2 && h > 2) out.push(['overlaps a theorem or proof', describe(el) + ' over ' + describe(box)]);
-    }
-  }
+  out.push(...theoremOverlaps(article, 'overlaps a theorem or proof'));
   // images: loaded, and each figure once
   const seen = {};
   article.querySelectorAll('img').forEach(img => {

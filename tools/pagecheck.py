@@ -120,6 +120,7 @@ def static_defects(html: Path, page: Path, ids: dict[Path, set[str]]) -> list[De
 # Checks in the browser (layout, maths, images)
 # --------------------------------------------------------------------------------------------
 
+COMMON_JS = (Path(__file__).parent / "pagecheck_common.js").read_text(encoding="utf8")  # window.pagecheck
 LAYOUT_JS = (Path(__file__).parent / "pagecheck.js").read_text(encoding="utf8")
 PHONE_JS = (Path(__file__).parent / "pagecheck_phone.js").read_text(encoding="utf8")
 PHONE = {"width": 390, "height": 844}  # a phone held upright
@@ -168,6 +169,7 @@ def browser_defects(html: Path, shots: Path | None, executable: str) -> list[Def
                     " || (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)"
                 )
                 view.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
+                view.evaluate(COMMON_JS)
                 found += [Defect(name, kind, detail) for kind, detail in view.evaluate(script)]
             found += [Defect(name, "console error", e[:160]) for e in errors if not any(n in e for n in NOISE)]
             if shots is not None:

@@ -5,9 +5,7 @@
   const out = [];
   const article = document.querySelector('main article') || document.querySelector('main');
   if (!article) return out;
-  const describe = (el) => (el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
-      (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '') +
-      ' "' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 50).replace(/\s+/g, ' ') + '"');
+  const { describe, theoremOverlaps } = window.pagecheck;  // tools/pagecheck_common.js
   const viewport = document.documentElement.clientWidth;
   if (document.documentElement.scrollWidth > viewport + 2) {
     // name the outermost elements that stick out of the screen without a scrollable box around them
@@ -39,16 +37,6 @@
       }
     }
   });
-  const boxes = [...article.querySelectorAll('.theorem, .lemma, .proof, .corollary, .proposition')];
-  const others = [...article.querySelectorAll('img, figure, table, .sd-card, .cell_output, mjx-container[display="true"]')];
-  for (const box of boxes) {
-    const b = box.getBoundingClientRect();
-    for (const el of others) {
-      if (box.contains(el) || el.contains(box)) continue;
-      const r = el.getBoundingClientRect();
-      const w = Math.min(b.right, r.right) - Math.max(b.left, r.left), h = Math.min(b.bottom, r.bottom) - Math.max(b.top, r.top);
-      if (w > 2 && h > 2) out.push(['overlaps a theorem or proof on a phone', describe(el) + ' over ' + describe(box)]);
-    }
-  }
+  out.push(...theoremOverlaps(article, 'overlaps a theorem or proof on a phone'));
   return out;
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -155,6 +156,20 @@ def table(df: pd.DataFrame | pd.Series, digits: int = 3, na: str = "—", names:
     styled = df.style.hide(axis="index").format(formats, na_rep=na)
     return styled.relabel_index([_name(col, names) for col in df.columns], axis="columns")
 
+
+def by_scale(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The same summary at several scales stacked into one table whose first column is ``scale``
+    (``tables``: scale -> table, in the order to show; a named index becomes columns): a chapter's
+    build-time run beside its recorded one."""
+    if not tables:
+        raise ValueError("'tables' must map at least one scale to its table")
+    parts = []
+    for s, t in tables.items():
+        t = t.reset_index() if any(n is not None for n in t.index.names) else t.reset_index(drop=True)
+        key = ("scale", *[""] * (t.columns.nlevels - 1)) if isinstance(t.columns, pd.MultiIndex) else "scale"
+        t.insert(0, key, s)
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

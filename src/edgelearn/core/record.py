@@ -180,8 +180,9 @@ class Recorded:
 
     def provenance(self) -> dict[str, Any]:
         """The run's provenance for people (show it with
-        :func:`edgelearn.core.plotting.settings_table`): the command, scale, seeds, commit, wall
-        time, machine, code fingerprint and whether the code that computes its numbers is unchanged."""
+        :func:`edgelearn.core.plotting.settings_table`): the command, scale, seeds, commit, data
+        source, package versions, wall time, machine, code fingerprint and whether the code that
+        computes its numbers is unchanged."""
         s = self.summary
         machine = s.get("machine", {})
         hours = s.get("wall_time_s", float("nan")) / 3600
@@ -193,7 +194,9 @@ class Recorded:
             "scale": s.get("scale", self.scale),
             "base seed": s.get("seed"),
             **({"seeds": s["seeds"]} if s.get("seeds") else {}),
-            "git commit": (s.get("git_commit") or "")[:12],
+            "git commit": (s.get("git_commit") or "")[:12] + (" with uncommitted changes" if s.get("git_dirty") else ""),
+            **({"data source": s["data_source"]} if s.get("data_source") else {}),
+            **({"packages": ", ".join(f"{k} {v}" for k, v in s["packages"].items())} if s.get("packages") else {}),
             "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})"
             + (" for the last, resuming invocation" if resumed else ""),
             "compute": f"{compute / 3600:.2f} core-hours (every unit of work, one after the other)",
@@ -235,8 +238,11 @@ def load_recorded(paper: str, scale: str = "deciding", root: Path | None = None)
         tables["claims"] = judged
     if "compute_s" not in summary and read:  # each table's wall time: its own units, one after the other
         summary["compute_s"] = round(sum(meta.get("wall_time_s", 0.0) for _, meta in read.values()), 1)
-    if "config" not in summary and read:  # as every table of the run records its configuration
-        summary["config"] = next(iter(read.values()))[1].get("config")
+    for key in ("config", "data_source", "packages"):  # as every table of the run records them
+        if key not in summary and read:
+            summary[key] = next(iter(read.values()))[1].get(key)
+    if "git_dirty" not in summary and read:
+        summary["git_dirty"] = any(meta.get("git_dirty") for _, meta in read.values())
     ignored = {*NOT_COMPUTING, f"edgelearn.{paper}.claims", "edgelearn.core.scorecard"}
     changed = [m for m in changed_modules(summary.get("code")) if m not in ignored]
     if summary.get("code", {}).get("method") == RECORD_METHOD and not _same_config(paper, scale, summary):

@@ -1,8 +1,8 @@
 """Tidy result tables with provenance, written atomically under ``data/results``.
 
 Layout: ``data/results/<paper>/<scale>/<name>.csv`` holds one tidy table (one row per
-run x step x metric; a table larger than :data:`COMPRESS_OVER` is stored gzip-compressed as
-``<name>.csv.gz``) and ``<name>.json`` beside it holds its provenance: git commit, the
+run x step x metric; a table larger than :data:`COMPRESS_OVER` is stored xz-compressed as
+``<name>.csv.xz``) and ``<name>.json`` beside it holds its provenance: git commit, the
 code fingerprint of the modules the result depends on (:mod:`edgelearn.core.store`), package
 versions, scale, seeds, data source, wall time, device and the experiment's configuration.
 The JSON also stores the SHA-256 of the CSV, so a table that was half-written or edited by
@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import lzma
 import os
 import platform
 import re
@@ -62,9 +63,14 @@ __all__ = [
 ]
 
 COMPRESS_OVER = 1 << 20
-"""A table whose CSV is larger than this many bytes (1 MiB) is stored gzip-compressed, as
-``<name>.csv.gz``, so that recorded runs stay small in git; smaller ones stay plain CSV, readable
-on any forge."""
+"""A table whose CSV is larger than this many bytes (1 MiB) is stored xz-compressed (LZMA, the
+same bytes for the same table), as ``<name>.csv.xz``, so that recorded runs stay small in git;
+smaller ones stay plain CSV, readable on any forge. Tables stored gzip-compressed
+(``<name>.csv.gz``) by earlier versions are still read."""
+
+COMPRESSED = {".xz": lzma.decompress, ".gz": gzip.decompress}
+"""The compressed forms of a table that :func:`read_table` reads, by suffix; :func:`write_table`
+writes the first."""
 
 PACKAGES = ("edgelearn", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "torch", "torchvision")
 
@@ -123,11 +129,12 @@ def meta_path(csv: str | os.PathLike) -> Path:
 
 
 def table_file(csv: str | os.PathLike) -> Path:
-    """The file that holds the table named ``csv``: ``csv`` itself, or ``csv`` + ``.gz`` when it was
-    stored compressed (:data:`COMPRESS_OVER`)."""
+    """The file that holds the table named ``csv``: ``csv`` itself, or ``csv`` + ``.xz`` (or an
+    older ``.gz``) when it was stored compressed (:data:`COMPRESS_OVER`)."""
     csv = Path(csv)
-    gz = csv.with_name(csv.name + ".gz")
-    return gz if gz.is_file() and not csv.is_file() else csv
+    if csv.is_file():
+        return csv
+    return next((f for suffix in COMPRESSED if (f := csv.with_name(csv.name + suffix)).is_file()), csv)
 
 
 def write_table(
@@ -138,9 +145,9 @@ def write_table(
 
     The table goes first and the JSON last, with the CSV's SHA-256, row count and columns, so a table
     without its matching JSON is never taken for a finished result. ``provenance`` must hold the
-    ``code`` fingerprint (:func:`provenance_base`). ``compress``: store the CSV gzip-compressed as
-    ``<csv>.gz`` (reproducibly: no time stamp in the header); by default when it is larger than
-    :data:`COMPRESS_OVER`. The other form, left by an earlier write, is removed.
+    ``code`` fingerprint (:func:`provenance_base`). ``compress``: store the CSV xz-compressed as
+    ``<csv>.xz`` (reproducibly: the same table gives the same bytes); by default when it is larger
+    than :data:`COMPRESS_OVER`. The other forms, left by an earlier write, are removed.
     """
     if not isinstance(df, pd.DataFrame) or df.empty:
         raise ValueError(f"the table for {csv} must be a non-empty pandas DataFrame")
@@ -149,8 +156,8 @@ def write_table(
     csv = Path(csv)
     data = df.to_csv(index=False).encode()
     compress = len(data) > COMPRESS_OVER if compress is None else compress
-    gz = csv.with_name(csv.name + ".gz")
-    target, other = (gz, csv) if compress else (csv, gz)
+    forms = [csv.with_name(csv.name + suffix) for suffix in COMPRESSED]
+    target = forms[0] if compress else csv
     record = {
         **jsonable(provenance),
         "table": target.name,
@@ -158,9 +165,10 @@ def write_table(
         "columns": list(map(str, df.columns)),
         "table_sha256": sha256(data),  # of the CSV text, compressed or not
     }
-    write_atomic(target, gzip.compress(data, compresslevel=9, mtime=0) if compress else data)
+    write_atomic(target, lzma.compress(data, preset=9) if compress else data)
     write_atomic(meta_path(csv), json.dumps(record, indent=2, sort_keys=True).encode())
-    other.unlink(missing_ok=True)
+    for other in {csv, *forms} - {target}:
+        other.unlink(missing_ok=True)
     return csv
 
 
@@ -176,8 +184,8 @@ def read_table(
     if not path.is_file() or not meta_file.is_file():
         raise FileNotFoundError(f"no table at {csv} (with {meta_file.name}): {hint}")
     data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
+    if path.suffix in COMPRESSED:
+        data = COMPRESSED[path.suffix](data)
     meta = json.loads(meta_file.read_text())
     if meta.get("table_sha256") != sha256(data):
         raise StaleResultError(f"{path} does not match its provenance {meta_file.name}: half-written or edited; {hint}")

@@ -14,12 +14,13 @@ unit of work, :func:`search_unit`, spread over processes and kept for a resumed 
 * ``anytime`` — best accuracy so far on a common wall-time grid (:func:`anytime_curves`);
 * ``controller_cost`` — parameters and FLOPs of TRL-HPO's actor and critic (:func:`controller_cost`).
 
-:func:`table2` formats the ``runs`` table beside the paper's Table II.
+:func:`table2` formats the ``runs`` table (of one scale or several) beside the paper's Table II.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -305,12 +306,17 @@ def _pm(x: pd.Series, factor: float = 100.0, fmt: str = "{:.1f}") -> str:
     return fmt.format(factor * x.mean()) + (" ± " + fmt.format(factor * x.std()) if len(x) > 1 else "")
 
 
-def table2(runs: pd.DataFrame, scale: str) -> pd.DataFrame:
+def table2(runs: pd.DataFrame | Mapping[str, pd.DataFrame], scale: str | None = None) -> pd.DataFrame:
     """The paper's Table II with our rows below: mean ± standard deviation over seeds of each
-    policy's best accuracy, wall time and AccTime."""
+    policy's best accuracy, wall time and AccTime. ``runs``: one scale's ``runs`` table, named by
+    ``scale``, or scale -> ``runs`` table (rows in that order: a build's runs beside a recorded run)."""
+    if not isinstance(runs, Mapping):
+        if scale is None:
+            raise ValueError("'scale' must name the scale of a single 'runs' table")
+        runs = {scale: runs}
     ours = [
-        {"method": f"{POLICY_NAMES[p]} (ours, {scale})", "best accuracy (%)": _pm(g.best_accuracy),
+        {"method": f"{POLICY_NAMES[p]} (ours, {name})", "best accuracy (%)": _pm(g.best_accuracy),
          "running time": _pm(g.wall_s, 1, "{:.0f}") + " s", "AccTime (%)": _pm(g.acc_time)}
-        for p in POLICIES if not (g := runs[runs.policy == p]).empty
+        for name, table in runs.items() for p in POLICIES if not (g := table[table.policy == p]).empty
     ]  # fmt: skip
     return pd.concat([PAPER_TABLE2, pd.DataFrame(ours)], ignore_index=True).set_index("method")
