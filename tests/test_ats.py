@@ -216,3 +216,20 @@ def test_expected_core_seconds_recovers_the_runs_it_was_measured_on_and_scales_w
     assert experiments.expected_core_seconds(episodes, cfg) == pytest.approx(episodes.seconds.sum())
     longer = replace(cfg, episodes=6, horizon=40)  # six times the slots of every run
     assert experiments.expected_core_seconds(episodes, longer) == pytest.approx(6 * episodes.seconds.sum())
+
+
+def test_reward_over_run_finds_a_scheduler_that_forgets():
+    from edgelearn.ats import plots
+
+    rows = []
+    for scheduler, late in (("ATS", 0.8), ("Ideal", 0.3)):
+        for seed in (0, 1):
+            for episode in range(20):
+                rows.append({"sweep": "main", "scenario": "stationary", "scheduler": scheduler, "seed": seed,
+                             "episode": episode, "reward_per_slot": 0.8 if episode < 10 else late,
+                             "updates": 10 * (episode + 1) * (4 if scheduler == "Ideal" else 1)})
+    out = plots.reward_over_run(pd.DataFrame(rows), parts=4)
+    assert list(out.index) == [("stationary", "ATS"), ("stationary", "Ideal")]
+    assert out.loc[("stationary", "Ideal"), "drop"] == pytest.approx(0.5)
+    assert out.loc[("stationary", "ATS"), "drop"] == pytest.approx(0.0)
+    assert out.loc[("stationary", "Ideal"), "updates"] == 800 and out.loc[("stationary", "ATS"), "updates"] == 200

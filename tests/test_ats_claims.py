@@ -106,7 +106,8 @@ def one_seed() -> dict:
 
 
 @pytest.mark.parametrize(
-    "ats_reward, expected", [(0.98, REPRODUCED), (1.02, REPRODUCED), (0.9, PARTLY), (0.7, NOT_REPRODUCED)]
+    "ats_reward, expected",
+    [(0.98, REPRODUCED), (1.02, REPRODUCED), (0.9, PARTLY), (0.7, NOT_REPRODUCED), (1.5, PARTLY)],
 )
 def test_gap_to_ideal(ats_reward, expected):
     spec = {("stationary", "Ideal"): 1.0, ("stationary", "ATS"): ats_reward}

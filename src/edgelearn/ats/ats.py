@@ -139,11 +139,17 @@ SCALES: Scales[ATSScale] = Scales(
         agent=AgentConfig(eps_decay_episodes=2, updates_per_job=2, batch_size=16),
         training=TrainingRuleConfig(window=50, min_history=10),
     ),
-    laptop=ATSScale(episodes=40, horizon=100, seeds=5, sweep_seeds=3, agent=AgentConfig(eps_decay_episodes=14)),
+    # the book's build (make book): 3 seeds, the sweeps on 2, to keep the chapter near 2 minutes on a core; the
+    # verdicts that need the paper's horizon or more seeds are the recorded deciding run's
+    laptop=ATSScale(episodes=40, horizon=100, seeds=3, sweep_seeds=2, agent=AgentConfig(eps_decay_episodes=14)),
     paper=ATSScale(episodes=1000, horizon=200, seeds=5, sweep_seeds=5),
     # recorded by `make record PAPER=ats`: the paper's episodes, slots and epsilon schedule in both
     # scenarios over 5 seeds (what the laptop scale cannot give the agent: time to learn); the
-    # sensitivity sweeps on 2 seeds to fit about 2 hours on 2 CPU cores.
+    # sensitivity sweeps on 2 seeds to fit about 2 hours on 2 CPU cores. Measured (2026-12-02, 62 runs
+    # over three sessions, beside other jobs): the runs' own times sum to 9.0 core-hours, but six of them
+    # were paused for CI runs (2,500-3,600 s each against 390-660 s for the same runs on other seeds);
+    # without the pauses about 4.5 core-hours, 2.3 h on 2 cores. Ideal and PTS are the slow ones
+    # (320,000 gradient updates a run, 400-1,100 steps/s), SJF, Fixed and ATS run at 2,500-100,000 steps/s.
     deciding=ATSScale(episodes=1000, horizon=200, seeds=5, sweep_seeds=2),
 )
 

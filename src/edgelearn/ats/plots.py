@@ -120,3 +120,17 @@ def final_by_scale(finals: dict[str, pd.DataFrame]) -> pd.DataFrame:
             )
         )
     return pd.concat(parts, axis=1).reset_index()
+
+
+def reward_over_run(episodes: pd.DataFrame, parts: int = 10) -> pd.DataFrame:
+    """Does a scheduler keep what it has learnt? Per scenario and scheduler (main runs), the reward
+    per slot (mean over seeds) in the best and in the last of ``parts`` equal parts of the episodes,
+    the drop between them, and the gradient updates of a run (mean over seeds; Ideal's cost no slot)."""
+    main = episodes[episodes.sweep == "main"]
+    part = (main.episode * parts // (main.episode.max() + 1)).clip(upper=parts - 1)
+    means = main.assign(part=part).groupby(["scenario", "scheduler", "part"]).reward_per_slot.mean().unstack("part")
+    updates = main.groupby(["scenario", "scheduler", "seed"]).updates.max().groupby(["scenario", "scheduler"]).mean()
+    out = pd.DataFrame({"best part": means.max(axis=1), "last part": means.iloc[:, -1], "updates": updates})
+    out["drop"] = out["best part"] - out["last part"]
+    order = [(sc, s) for sc in SCENARIOS for s in SCHEDULERS if (sc, s) in out.index]
+    return out.loc[order, ["best part", "last part", "drop", "updates"]]

@@ -149,9 +149,10 @@ SCALES: Scales[TRLConfig] = Scales(
         training=CandidateTraining(n_train=256, n_val=512, epochs=1), episodes=2, models_per_episode=3, warmup=4,
         buffer_size=64, seeds=(0,), workers=1, backend="serial",
     ),
-    # timed on the 2-core machine: about 0.5 s per candidate at 500 images, one epoch
+    # timed on the 2-core machine: about 0.5 s per candidate at 500 images, one epoch; 4 episodes keep the
+    # chapter near a minute in the book's build
     laptop=TRLConfig(
-        training=CandidateTraining(n_train=500, n_val=600, epochs=1), episodes=5, models_per_episode=4, warmup=16,
+        training=CandidateTraining(n_train=500, n_val=600, epochs=1), episodes=4, models_per_episode=4, warmup=16,
         buffer_size=2_000, seeds=(0, 1, 2), workers=2, backend="process",
     ),
     # 300 x 10 candidates of 5 epochs on 20,000 images: for a GPU machine or a cluster ("auto": cuda if present).
@@ -165,8 +166,8 @@ SCALES: Scales[TRLConfig] = Scales(
         training=CandidateTraining(n_train=20_000, n_val=10_000, epochs=5, device="auto"), episodes=300,
         models_per_episode=10, seeds=(0,), workers=3, backend="process",
     ),
-    # recorded by `make record PAPER=trl_hpo`. What laptop cannot give (5 episodes of 4 models, 3 seeds, its
-    # agent updated about 20 times): 36 episodes of the paper's 10 models, DDPG updates (the paper's 5 an
+    # recorded by `make record PAPER=trl_hpo`. What laptop cannot give (4 episodes of 4 models, 3 seeds, its
+    # agent updated a dozen times or so): 36 episodes of the paper's 10 models, DDPG updates (the paper's 5 an
     # episode) from the warm-up of 150 transitions, reached in episode 7 at about 24 transitions an episode,
     # to the end: about 150 updates over 30 episodes, 22 of them exploring; 6 seeds for the paired
     # intervals (AccTime, attention); candidates trained on 1,000 images for 2 epochs (4x laptop), scored
