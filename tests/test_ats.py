@@ -225,9 +225,17 @@ def test_reward_over_run_finds_a_scheduler_that_forgets():
     for scheduler, late in (("ATS", 0.8), ("Ideal", 0.3)):
         for seed in (0, 1):
             for episode in range(20):
-                rows.append({"sweep": "main", "scenario": "stationary", "scheduler": scheduler, "seed": seed,
-                             "episode": episode, "reward_per_slot": 0.8 if episode < 10 else late,
-                             "updates": 10 * (episode + 1) * (4 if scheduler == "Ideal" else 1)})
+                rows.append(
+                    {
+                        "sweep": "main",
+                        "scenario": "stationary",
+                        "scheduler": scheduler,
+                        "seed": seed,
+                        "episode": episode,
+                        "reward_per_slot": 0.8 if episode < 10 else late,
+                        "updates": 10 * (episode + 1) * (4 if scheduler == "Ideal" else 1),
+                    }
+                )
     out = plots.reward_over_run(pd.DataFrame(rows), parts=4)
     assert list(out.index) == [("stationary", "ATS"), ("stationary", "Ideal")]
     assert out.loc[("stationary", "Ideal"), "drop"] == pytest.approx(0.5)

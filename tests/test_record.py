@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import torch
 import pytest
+import torch
 
 from edgelearn.core import record
 from edgelearn.core.pool import resumable_map

@@ -4,8 +4,8 @@ tables do not come back."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from edgelearn.core.plotting import table
 

@@ -276,6 +276,8 @@ def test_run_makes_the_tables_the_rules_read():
     table2 = trl.table2(runs, "smoke")
     assert len(table2) == 6 and "TRL-HPO (ours, smoke)" in table2.index
     both = trl.table2({"smoke": runs, "deciding": runs})  # a build's runs beside a recorded run
-    assert len(both) == 9 and list(both.index[-3:]) == [f"{m} (ours, deciding)" for m in ("TRL-HPO", "random search", "MetaQNN")]
+    assert len(both) == 9 and list(both.index[-3:]) == [
+        f"{m} (ours, deciding)" for m in ("TRL-HPO", "random search", "MetaQNN")
+    ]
     with pytest.raises(ValueError, match="'scale'"):
         trl.table2(runs)

@@ -160,7 +160,9 @@ def gap_to_ideal(results: Results, scale: str) -> Claim:
             measured,
             rule,
         )
-    return Claim("gap_to_ideal", graded(share, GAP_REPRODUCED, GAP_PARTLY, higher_is_better=False), ours, measured, rule)
+    return Claim(
+        "gap_to_ideal", graded(share, GAP_REPRODUCED, GAP_PARTLY, higher_is_better=False), ours, measured, rule
+    )
 
 
 @rules.claim("ordering")

@@ -171,6 +171,7 @@ def by_scale(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         parts.append(t)
     return pd.concat(parts, ignore_index=True)
 
+
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}

@@ -194,7 +194,8 @@ class Recorded:
             "scale": s.get("scale", self.scale),
             "base seed": s.get("seed"),
             **({"seeds": s["seeds"]} if s.get("seeds") else {}),
-            "git commit": (s.get("git_commit") or "")[:12] + (" with uncommitted changes" if s.get("git_dirty") else ""),
+            "git commit": (s.get("git_commit") or "")[:12]
+            + (" with uncommitted changes" if s.get("git_dirty") else ""),
             **({"data source": s["data_source"]} if s.get("data_source") else {}),
             **({"packages": ", ".join(f"{k} {v}" for k, v in s["packages"].items())} if s.get("packages") else {}),
             "wall time": f"{hours:.2f} h, {workers} worker{'s' if workers != 1 else ''} ({s.get('backend', '')})"
