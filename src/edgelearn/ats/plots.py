@@ -114,10 +114,9 @@ def final_by_scale(finals: dict[str, pd.DataFrame]) -> pd.DataFrame:
     for scale, final in finals.items():
         f = final.set_index(["scenario", "scheduler"])
         reward = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(f["mean"], f["lo"], f["hi"])]
+        share = [f"{x:.1%}" for x in f["training share"]]
         parts.append(
-            pd.DataFrame(
-                {f"reward per slot, {scale}": reward, f"share trained, {scale}": f["training share"]}, index=f.index
-            )
+            pd.DataFrame({f"reward per slot, {scale}": reward, f"slots trained, {scale}": share}, index=f.index)
         )
     return pd.concat(parts, axis=1).reset_index()
 
