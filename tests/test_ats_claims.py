@@ -155,6 +155,14 @@ def test_converges_faster():
     assert verdict(claims.converges_faster, {"episodes": episodes(fast, n_episodes=6)}) == NOT_TESTABLE
     assert verdict(claims.converges_faster, one_seed()) == NOT_TESTABLE
 
+    # PTS rises, then loses reward over the second half of a long run: the target is the lower best
+    # level (PTS's 0.6), not the lower final one (0.1, which both reach at once: no verdict on speed)
+    def rise_then_fall(seed, episode):
+        return min(0.6, episode / 10) if episode < 20 else max(0.1, 0.6 - (episode - 20) / 10)
+
+    fades = {(sc, "ATS"): ramp(2) for sc in ats.SCENARIOS} | {(sc, "PTS"): rise_then_fall for sc in ats.SCENARIOS}
+    assert verdict(claims.converges_faster, {"episodes": episodes(fades, n_episodes=40)}) == REPRODUCED
+
 
 def test_episodes_to_target():
     curve = pd.Series([0.0, 0.5, 1.0, 1.0, 1.0, 1.0])
