@@ -213,6 +213,11 @@ def test_verdict_changes_lists_the_claims_a_recorded_run_decides_otherwise():
     # the chapter's sentence: the changed claims with both verdicts, none, or no recorded run
     note = sc.changes_note(card.assign(claim=card.claim_id))
     assert "- decided: *not testable here* at laptop, *reproduced* at deciding" in note and "- reversed:" in note
+    # the scorecard's list: under the paper's title, with what each run measured, markup escaped
+    full = sc.changes_note(card.assign(claim=card.claim_id, ours="a [b]_c"), with_values=True)
+    assert full.startswith("**p**\n") and "- reversed: *reproduced* at laptop (a \\[b\\]\\_c); *not reproduced*" in full
+    unmeasured = sc.changes_note(card.assign(claim=card.claim_id, ours=""), with_values=True)
+    assert "- reversed: *reproduced* at laptop; *not reproduced* at deciding (3b)" in unmeasured
     assert "- same" not in note and "- unrun" not in note
     assert "confirm every verdict" in sc.changes_note(card[card.claim_id == "same"])
     assert "No run is recorded" in sc.changes_note(card.assign(recorded_verdict=sc.NOT_RECORDED))

@@ -15,6 +15,7 @@ the YAML (``testable: false`` with a ``reason``) and gets that row without a rul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from html import escape
@@ -340,21 +341,46 @@ def verdict_changes(card: pd.DataFrame) -> pd.DataFrame:
     return changed[columns].reset_index(drop=True)
 
 
-def changes_note(card: pd.DataFrame) -> str:
+def _markdown_text(text: str) -> str:
+    """``text`` with the characters Markdown reads as markup (links, emphasis) escaped."""
+    return re.sub(r"([\[\]*_`])", r"\\\1", str(text))
+
+
+def _measured(ours: object) -> str:
+    """`` (what a run measured)`` for a list item, or nothing when it measured nothing."""
+    return f" ({_markdown_text(ours)})" if isinstance(ours, str) and ours.strip() else ""
+
+
+def changes_note(card: pd.DataFrame, with_values: bool = False) -> str:
     """Markdown naming the claims of ``card`` whose verdict at the recorded scale differs from the
     build's (:func:`verdict_changes`), a list item each with both verdicts; or a sentence saying that
-    none does, or that no run is recorded."""
+    none does, or that no run is recorded. ``with_values``: the items are grouped under each paper's
+    title and give what each run measured beside its verdict (the scorecard's list)."""
     if "recorded_verdict" not in card or not (card.recorded_verdict != NOT_RECORDED).any():
         return "No run is recorded at a larger scale yet."
     changes = verdict_changes(card)
     recorded_scale = card.recorded_scale.iloc[0]
     if changes.empty:
         return f"The recorded runs ({recorded_scale} scale) confirm every verdict of this build."
-    items = "".join(
-        f"\n- {c.claim.rstrip('.')}: *{c.verdict}* at {c.scale}, *{c.recorded_verdict}* at {c.recorded_scale}"
-        for c in changes.itertuples()
-    )
-    return f"Verdicts that the recorded runs ({recorded_scale} scale) give otherwise:\n{items}\n"
+    if not with_values:
+        items = "".join(
+            f"\n- {c.claim.rstrip('.')}: *{c.verdict}* at {c.scale}, *{c.recorded_verdict}* at {c.recorded_scale}"
+            for c in changes.itertuples()
+        )
+        return f"Verdicts that the recorded runs ({recorded_scale} scale) give otherwise:\n{items}\n"
+    blocks = []
+    for paper, rows in changes.groupby("paper", sort=False):
+        try:
+            title = paper_values(paper)["title"]
+        except FileNotFoundError:
+            title = paper
+        items = "".join(
+            f"\n- {_markdown_text(c.claim.rstrip('.'))}: *{c.verdict}* at {c.scale}{_measured(c.ours)}; "
+            f"*{c.recorded_verdict}* at {c.recorded_scale}{_measured(c.recorded_ours)}"
+            for c in rows.itertuples()
+        )
+        blocks.append(f"**{_markdown_text(title)}**\n{items}\n")
+    return "\n".join(blocks)
 
 
 def headline(card: pd.DataFrame) -> pd.DataFrame:
