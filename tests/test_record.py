@@ -223,7 +223,9 @@ def test_verdict_changes_lists_the_claims_a_recorded_run_decides_otherwise():
     assert "No run is recorded" in sc.changes_note(card.assign(recorded_verdict=sc.NOT_RECORDED))
 
 
-def test_every_recorded_run_in_git_loads_and_is_current_or_marked():
+def test_every_recorded_run_in_git_loads_and_is_current_or_marked(results_dir):
+    """Judged beside an empty results folder (``results_dir``): whatever laptop results a developer's
+    tree holds, current or not, the recorded runs must load and be marked when stale."""
     from edgelearn.core import scorecard
 
     found = sorted(record.recorded_root().glob("*/*/RECORD.json"))
