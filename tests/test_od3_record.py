@@ -55,6 +55,31 @@ def test_units_are_the_training_runs_in_two_phases():
         experiments.run_unit(second[0])
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_the_teacher_trains_first_with_the_longest_other_runs_beside_it(monkeypatch, workers):
+    first, second = experiments.units(TINY, [0, 1], [0, 1])
+    teacher, phases = first[0], []
+
+    def fake_map(fn, tasks, cache, workers, backend, progress, spec):
+        phases.append(tasks)
+        return [{"state_dict": {"w": torch.ones(1)}} if task[0]["method"] == "CLOUD" else {} for task in tasks]
+
+    monkeypatch.setattr(experiments, "resumable_map", fake_map)
+    done = experiments.run_units(first, second, teacher, workers, "serial")
+    assert len(done) == len(first) + len(second) and len(phases) == 2
+    # phase 1: the teacher and, beside it, one run per other worker, the longest (the other CLOUD run) first
+    beside = [task[0] for task in phases[0] if task[0] != teacher]
+    assert teacher in [task[0] for task in phases[0]] and len(beside) == workers - 1
+    assert [spec["method"] for spec in beside] == ["CLOUD", "EDGE"][: workers - 1]
+    assert all(weights is None for _, weights in phases[0])
+    # phase 2: everything else; the distilled runs get the teacher's weights, the others none
+    assert {experiments._key(t[0]) for t in phases[0] + phases[1]} == {experiments._key(s) for s in first + second}
+    for spec, weights in phases[1]:
+        assert (weights is not None) == (spec["teacher"] is not None)
+    costs = [experiments.unit_cost(task[0]) for task in phases[1]]
+    assert costs == sorted(costs, reverse=True)  # longest first
+
+
 def test_a_resumed_run_gives_the_tables_of_an_uninterrupted_one(tmp_path, results_dir, monkeypatch):
     monkeypatch.setenv(od3.CACHE_ENV, str(tmp_path / "teachers"))
     whole = experiments.run("smoke", 0, config=TINY)  # here, one run after the other, no checkpoints

@@ -22,8 +22,9 @@ on its own (:func:`edgelearn.od3.train`).
 
 The training runs are the **units of work** (:func:`units`, :func:`run_unit`): each CLOUD teacher,
 each EDGE and EDGE-OD3 run, each Case-2 and ablation run. They are spread over processes by
-:func:`edgelearn.core.pool.resumable_map` in two phases (the teachers and EDGE first, then the runs
-that distil from the first seed's teacher) and, with ``checkpoints``, kept one by one in a
+:func:`edgelearn.core.pool.resumable_map` in two phases (the first seed's teacher with as many
+other runs beside it as there are other workers, then the rest, among them the runs that distil
+from that teacher: :func:`run_units`) and, with ``checkpoints``, kept one by one in a
 :class:`~edgelearn.core.store.DiskCache` keyed by the code fingerprint of this module (and of
 :mod:`edgelearn.od3.od3`, the networks, environments and DQN machinery it imports), so that an
 interrupted ``make record PAPER=od3`` loses at most the runs in flight.
@@ -35,6 +36,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,10 +170,10 @@ def unit_spec(
 
 
 def units(cfg: OD3Config, seeds: Sequence[int], sweep_seeds: Sequence[int]) -> tuple[list[dict], list[dict]]:
-    """The chapter's training runs in two phases: first what needs no teacher (CLOUD per seed, the
-    first seed's teacher first; EDGE per seed), then what distils from the teacher of ``seeds[0]``
-    (EDGE-OD3 per seed, the Case-2 sweeps, the ablation). The sweeps' BS32 and LF4 settings are one
-    configuration, run once."""
+    """The chapter's training runs in two lists: what needs no teacher (CLOUD per seed, the first
+    seed's run, the teacher, first; EDGE per seed), and what distils from the teacher of ``seeds[0]``
+    (EDGE-OD3 per seed, the Case-2 sweeps, the ablation); :func:`run_units` schedules them. The
+    sweeps' BS32 and LF4 settings are one configuration, run once."""
     teacher = (cfg.teacher, int(seeds[0]))
     first = [unit_spec("CLOUD", cfg.teacher, s) for s in seeds]
     first += [unit_spec("EDGE", cfg.student, s) for s in seeds]
@@ -226,17 +228,24 @@ def run_units(
     backend: str = "process",
     cache: DiskCache | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every run of ``first``, then every run of ``second`` with the weights of ``teacher`` (the spec
-    of a CLOUD run of ``first``), each phase longest first on ``workers`` processes
+    """Every run of ``first`` (runs that need no teacher) and of ``second`` (runs that distil from
+    ``teacher``, the spec of a CLOUD run of ``first``) on ``workers`` processes
     (:func:`~edgelearn.core.pool.resumable_map`: ``None`` every core, 1 here one after the other).
-    With a ``cache`` each finished run is kept and a rerun computes only the runs not kept yet; a
-    progress bar shows then. Returns the results by :func:`_key` of their spec."""
+
+    Two phases, each longest first: the teacher's run, beside it the ``workers - 1`` longest other
+    runs of ``first`` (so that no worker idles while the teacher trains); then everything else, the
+    distilled runs with the teacher's weights. With a ``cache`` each finished run is kept and a
+    rerun computes only the runs not kept yet; a progress bar shows then. Returns the results by
+    :func:`_key` of their spec (the same whatever the workers: every run is seeded on its own)."""
     if teacher not in first:
         raise ValueError("'teacher' must be a run of the first phase: the second distils from it")
+    beside = sorted((spec for spec in first if spec != teacher), key=lambda spec: -unit_cost(spec))
+    n_beside = max(0, (workers or os.cpu_count() or 1) - 1)
+    phases = ([teacher, *beside[:n_beside]], beside[n_beside:] + second)
     done: dict[str, dict[str, Any]] = {}
     with tqdm(total=len(first) + len(second), desc="OD3 runs", unit="run", disable=cache is None) as bar:
-        for phase in (first, second):
-            weights = done[_key(teacher)]["state_dict"] if phase is second else None
+        for i, phase in enumerate(phases):
+            weights = done[_key(teacher)]["state_dict"] if i == 1 else None
             ordered = sorted(phase, key=lambda spec: -unit_cost(spec))
             tasks = [(spec, weights if spec["teacher"] is not None else None) for spec in ordered]
             outputs = resumable_map(
@@ -440,8 +449,8 @@ def run(
 
     Seeds are ``seed`` plus the configuration's ``seeds`` and ``sweep_seeds``. The training runs
     (:func:`units`) go to ``workers`` processes (``None``: every core; the default 1 runs them here,
-    one after the other) on ``backend`` (see :class:`~edgelearn.core.pool.Pool`), the teachers and
-    EDGE first. ``checkpoints``: a folder that keeps each finished run, so that an interrupted run
+    one after the other) on ``backend`` (see :class:`~edgelearn.core.pool.Pool`), the teacher
+    first (:func:`run_units`). ``checkpoints``: a folder that keeps each finished run, so that an interrupted run
     (``make record``) resumes and loses at most the runs in flight; a progress bar shows then. Same
     ``seed``, same tables (up to the measured times), whatever the workers, the backend or the
     interruptions: every run is seeded on its own. The ``curves`` record notes the number of runs,

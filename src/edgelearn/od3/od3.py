@@ -343,8 +343,8 @@ _SMOKE_RUN = dict(learning_starts=200, log_every=250, eval_episodes=2, max_eval_
 # there). A uniformly random policy scores 0.41 per episode (300 episodes, sticky actions 0.1, 10 steps long), so a
 # teacher at a few points has clearly learnt. Evaluation episodes end at MinAtar's 10,000-step truncation.
 _BREAKOUT = DQNConfig(
-    env="minatar:breakout", steps=600_000, batch_size=32, update_every=4, lr_start=2.5e-4, lr_end=5e-5, eps_start=1.0,
-    eps_end=0.1, eps_fraction=100_000 / 600_000, buffer=100_000, gamma=0.99, learning_starts=5_000,
+    env="minatar:breakout", steps=300_000, batch_size=32, update_every=4, lr_start=2.5e-4, lr_end=5e-5, eps_start=1.0,
+    eps_end=0.1, eps_fraction=100_000 / 300_000, buffer=100_000, gamma=0.99, learning_starts=5_000,
     target_every=1_000, log_every=2_500, window=20, eval_episodes=10, max_eval_steps=10_000,
 )  # fmt: skip
 # Pong with Table 2's hyper-parameters, on a GPU when there is one (device="auto"). The replay memory of
@@ -380,22 +380,27 @@ SCALES: Scales[OD3Config] = Scales(
         sweep_seeds=(0, 1),
     ),
     paper=OD3Config(teacher=_PONG, student=_PONG, seeds=(0, 1, 2), sweep_steps=3_000_000, sweep_seeds=(0,)),
-    # make record PAPER=od3 (2 workers). Teachers of 600,000 steps, students of 200,000 (epsilon annealed over the
-    # same first 100,000 steps), 3 seeds; Case 2 at the students' length on the same 3 seeds, so BS32 (= LF4) is the
-    # EDGE-OD3 run and both sweeps are paired by seed; the ablation on 3 seeds. Throughput measured here (MinAtar,
-    # environment steps per CPU-second with updates, one torch thread, another job on both cores: pessimistic, the
-    # same runs alone on a core went 1.3x faster): CLOUD 306, EDGE 888, EDGE-OD3 749 (student acts) or 646 (teacher
-    # acts), BS4 1,139, LF32 3,167. Work: CLOUD 3 x 1,960 s, EDGE 3 x 225 s, EDGE-OD3 3 x 267 s, ablation 3 x 310 s,
-    # the 18 other Case-2 runs 3 x 925 s: 11,100 CPU-s. On 2 workers in two phases (the teachers and EDGE: 3,920 s;
-    # the rest: 2,250 s), plus evaluation episodes (at most 10 x 10,000 steps a run, about 500 s), about 6,700 s =
-    # 1.85 h at the pessimistic rates, 1.4 h at the unloaded ones. It decides what the laptop scale cannot: a
-    # teacher that has learnt from map observations (well above the random 0.41), a convolutional student with
-    # 6.6 % of its parameters, EDGE and EDGE-OD3 paired on 3 seeds, each sweep setting paired on 3.
+    # make record PAPER=od3 (2 workers). Teachers of 300,000 steps (epsilon annealed over the first 100,000),
+    # students of 150,000 (annealed over the same 100,000), 3 seeds; Case 2 at the students' length on the same 3
+    # seeds, so BS32 (= LF4) is the EDGE-OD3 run and both sweeps are paired by seed; the ablation on 3 seeds.
+    # Why 300,000: two teachers of 600,000 steps recorded here (2026-12-02) averaged 4.5-5.9 over their last 20
+    # episodes at 150,000-200,000 steps and 6.1-6.6 at 300,000, then went on at 5-9 without a clear trend (the
+    # random policy: 0.41). Throughput measured on the project's 2-core machine (environment steps per second with
+    # updates, one torch thread, another job on the other core): CLOUD 164 (174 alone), EDGE 468, EDGE-OD3 402
+    # (student acts) or 338 (teacher acts), BS4 615, BS8 574, BS16 570, LF8 818, LF16 1,178, LF32 1,651. Work:
+    # CLOUD 3 x 1,830 s, EDGE 3 x 340 s, EDGE-OD3 3 x 373 s, ablation 3 x 444 s, Case 2's 18 other runs
+    # 3 x 1,169 s, evaluation episodes about 150 s: 12,600 CPU-s. On 2 workers: the teacher with a second CLOUD
+    # run beside it (1,830 s), then the rest (8,960 CPU-s, 4,480 s): about 6,300 s = 1.75 h. (The first
+    # estimate, 1.4-1.85 h for teachers of 600,000 steps, came from rates 1.9x these: a run of it was stopped
+    # after 1 h, when its first two teachers had finished, and the scale resized.) It decides what the laptop
+    # scale cannot: a teacher that has learnt from map observations (well above the random 0.41), a
+    # convolutional student with 6.6 % of its parameters, EDGE and EDGE-OD3 paired on 3 seeds, each sweep
+    # setting paired on 3.
     deciding=OD3Config(
         teacher=_BREAKOUT,
-        student=dataclasses.replace(_BREAKOUT, steps=200_000, eps_fraction=100_000 / 200_000),
+        student=dataclasses.replace(_BREAKOUT, steps=150_000, eps_fraction=100_000 / 150_000),
         seeds=(0, 1, 2),
-        sweep_steps=200_000,
+        sweep_steps=150_000,
         sweep_seeds=(0, 1, 2),
     ),
 )
