@@ -391,8 +391,9 @@ SCALES: Scales[OD3Config] = Scales(
     # CLOUD 3 x 1,830 s, EDGE 3 x 340 s, EDGE-OD3 3 x 373 s, ablation 3 x 444 s, Case 2's 18 other runs
     # 3 x 1,169 s, evaluation episodes about 150 s: 12,600 CPU-s. On 2 workers: the teacher with a second CLOUD
     # run beside it (1,830 s), then the rest (8,960 CPU-s, 4,480 s): about 6,300 s = 1.75 h. (The first
-    # estimate, 1.4-1.85 h for teachers of 600,000 steps, came from rates 1.9x these: a run of it was stopped
-    # after 1 h, when its first two teachers had finished, and the scale resized.) It decides what the laptop
+    # estimate, 1.4-1.85 h for teachers of 600,000 steps, came from rates 1.9x these, measured on a faster
+    # machine of an earlier session; on this one a run of it was stopped after 1 h, when its first two
+    # teachers had finished, and the scale resized to fit the slower machine.) It decides what the laptop
     # scale cannot: a teacher that has learnt from map observations (well above the random 0.41), a
     # convolutional student with 6.6 % of its parameters, EDGE and EDGE-OD3 paired on 3 seeds, each sweep
     # setting paired on 3.

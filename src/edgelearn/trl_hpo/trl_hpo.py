@@ -167,19 +167,23 @@ SCALES: Scales[TRLConfig] = Scales(
         models_per_episode=10, seeds=(0,), workers=3, backend="process",
     ),
     # recorded by `make record PAPER=trl_hpo`. What laptop cannot give (4 episodes of 4 models, 3 seeds, its
-    # agent updated a dozen times or so): 36 episodes of the paper's 10 models, DDPG updates (the paper's 5 an
-    # episode) from the warm-up of 150 transitions, reached in episode 7 at about 24 transitions an episode,
-    # to the end: about 150 updates over 30 episodes, 22 of them exploring; 6 seeds for the paired
-    # intervals (AccTime, attention); candidates trained on 1,000 images for 2 epochs (4x laptop), scored
+    # agent updated a dozen times or so): 24 episodes of the paper's 10 models, DDPG updates (the paper's 5 an
+    # episode) from the warm-up of 100 transitions, reached in episode 5 at about 24 transitions an episode, to
+    # the end: about 100 updates over 20 episodes, 15 of them exploring; 5 seeds for the paired intervals
+    # (AccTime, attention); candidates trained on 800 images for 2 epochs (3.2x laptop's image-epochs), scored
     # on 1,000 (offline both come from MNIST's 10,000 test images, disjoint). Random search and MetaQNN at
-    # TRL-HPO's number of trained candidates, as at every scale. Measured per trained candidate (1 thread,
-    # another job on both cores, so pessimistic): 1.7 s wall, 1.1 s CPU; about 22 new candidates an
-    # exploration episode: at most about 650 a search, 18 searches, about 11,000 candidates: 1.5-1.8 h on
-    # 2 cores at 0.9-1.1 s each (2.5 h at the loaded 1.7 s). Every claim the paper's training budget does
-    # not gate is judged (best_accuracy and acctime_value need 20,000 images x 5 epochs: not offline).
+    # TRL-HPO's number of trained candidates, as at every scale. Measured on the project's 2-core machine
+    # (2026-12-02, random search, one process, the other core idle): 23 new candidates an exploring episode;
+    # at 1,000 images x 2 epochs 1.43 s of training and 1.78 s of wall time a candidate, at 1,000 x 1 0.73 s
+    # and 1.10 s (scoring and the search's own work about 0.35 s). At 800 x 2 about 1.5 s alone, 1.65 s with
+    # both cores busy; at most about 23 x 19 + 5 x 5 = 460 candidates a search (19 exploring episodes, 5
+    # exploiting that mostly repeat), 15 searches: about 6,900 candidates, 1.6 h on 2 cores. (The first
+    # version, 36 episodes x 6 seeds x 1,000 images x 2 epochs, assumed 0.9-1.1 s a candidate, measured on a
+    # faster machine: here it would have taken about 3 h.) Every claim the paper's training budget does not
+    # gate is judged (best_accuracy and acctime_value need 20,000 images x 5 epochs: not offline).
     deciding=TRLConfig(
-        training=CandidateTraining(n_train=1_000, n_val=1_000, epochs=2), episodes=36, models_per_episode=10,
-        warmup=150, buffer_size=2_000, seeds=(0, 1, 2, 3, 4, 5), workers=2, backend="process",
+        training=CandidateTraining(n_train=800, n_val=1_000, epochs=2), episodes=24, models_per_episode=10,
+        warmup=100, buffer_size=2_000, seeds=(0, 1, 2, 3, 4), workers=2, backend="process",
     ),
 )  # fmt: skip
 
