@@ -36,7 +36,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +48,7 @@ import torch
 from tqdm import tqdm
 
 from edgelearn.core.costs import count_flops, count_params
-from edgelearn.core.pool import resumable_map
+from edgelearn.core.pool import default_workers, resumable_map
 from edgelearn.core.results import Recorder
 from edgelearn.core.seeding import numpy_generator
 from edgelearn.core.store import DiskCache
@@ -240,7 +239,7 @@ def run_units(
     if teacher not in first:
         raise ValueError("'teacher' must be a run of the first phase: the second distils from it")
     beside = sorted((spec for spec in first if spec != teacher), key=lambda spec: -unit_cost(spec))
-    n_beside = max(0, (workers or os.cpu_count() or 1) - 1)
+    n_beside = (default_workers() if workers is None else workers) - 1
     phases = ([teacher, *beside[:n_beside]], beside[n_beside:] + second)
     done: dict[str, dict[str, Any]] = {}
     with tqdm(total=len(first) + len(second), desc="OD3 runs", unit="run", disable=cache is None) as bar:
