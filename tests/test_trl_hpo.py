@@ -551,9 +551,10 @@ def test_expected_core_seconds_scales_the_measured_cost_per_candidate_and_image_
         warmup=1,
         training=dataclasses.replace(smoke.training, n_train=50, epochs=2),
     )  # 100 image-epochs a candidate
-    rows = [("trl", seed, True, 2.0) for seed in (0, 1) for _ in range(3)]  # one trained candidate a model
-    rows += [("random", 0, True, 2.0), ("metaqnn", 0, False, 0.0)]  # an untrained (cached) row costs nothing
-    steps = pd.DataFrame(rows, columns=["policy", "seed", "trained", "train_seconds"])
+    rows = [("trl", seed, True, 2.0, 7.5) for seed in (0, 1) for _ in range(3)]  # one trained candidate a model
+    rows += [("random", 0, True, 2.0, 2.5), ("metaqnn", 0, False, 0.0, 0.5)]  # an untrained (cached) row: no training
+    # the searches' wall time beyond training: 2 x (7.5 - 6) + 0.5 + 0.5 = 4 s over the 7 trained candidates
+    steps = pd.DataFrame(rows, columns=["policy", "seed", "trained", "train_seconds", "search_s"])
     target = dataclasses.replace(
         measured,
         episodes=2,
@@ -562,5 +563,7 @@ def test_expected_core_seconds_scales_the_measured_cost_per_candidate_and_image_
         training=dataclasses.replace(smoke.training, n_train=1000, epochs=2),
     )
     # 2 x 5 models x 3 seeds x 3 searchers = 90 candidates, each 2 s / 100 image-epochs x 2,000 image-epochs
-    assert experiments.expected_core_seconds(steps, measured, target) == pytest.approx(90 * 0.02 * 2000)
-    assert experiments.expected_core_seconds(steps, measured, measured) == pytest.approx(3 * 2 * 3 * 2.0)
+    # of training and 4 / 7 s of the rest
+    rest = 4 / 7
+    assert experiments.expected_core_seconds(steps, measured, target) == pytest.approx(90 * (0.02 * 2000 + rest))
+    assert experiments.expected_core_seconds(steps, measured, measured) == pytest.approx(3 * 2 * 3 * (2.0 + rest))

@@ -123,18 +123,23 @@ def anytime_curves(steps: pd.DataFrame, points: int = 60) -> pd.DataFrame:
 
 
 def expected_core_seconds(steps: pd.DataFrame, measured: TRLConfig, target: TRLConfig) -> float:
-    """The core-seconds of candidate training that ``target``'s searches would take (every policy on
-    every seed), from a ``steps`` table made at ``measured``: TRL-HPO's trained candidates per model
-    and the training seconds per candidate and image-epoch, both as measured; the baselines train as
-    many candidates as TRL-HPO (they stop at its budget). Assumes a candidate's CPU time grows in
-    proportion to its images times epochs; the agent's own updates (seconds in all) are left out."""
+    """The core-seconds that ``target``'s searches would take (every policy on every seed), from a
+    ``steps`` table made at ``measured``: TRL-HPO's trained candidates per model, the training seconds
+    per candidate and image-epoch, and the rest of each search's wall time (``search_s``: scoring on
+    the validation images, the searcher's own work) per trained candidate, all as measured; the
+    baselines train as many candidates as TRL-HPO (they stop at its budget). Assumes a candidate's
+    training time grows in proportion to its images times epochs and the rest stays as measured."""
     trained = steps[steps.trained.astype(bool)]
     image_epochs = measured.training.n_train * measured.training.epochs
     per_image_epoch = trained.train_seconds.sum() / (len(trained) * image_epochs)
+    searches = steps.groupby(["policy", "seed"])
+    rest = (searches.search_s.first() - searches.train_seconds.sum()).clip(lower=0).sum()
+    per_candidate = rest / len(trained)
     trl = trained[trained.policy == "trl"]
     per_model = len(trl) / (trl.seed.nunique() * measured.episodes * measured.models_per_episode)
     candidates = per_model * target.episodes * target.models_per_episode * len(target.seeds) * len(POLICIES)
-    return float(candidates * per_image_epoch * target.training.n_train * target.training.epochs)
+    training_seconds = per_image_epoch * target.training.n_train * target.training.epochs
+    return float(candidates * (training_seconds + per_candidate))
 
 
 def controller_cost(agent: Agent) -> pd.DataFrame:
