@@ -141,7 +141,7 @@ SCALES: Scales[ATSScale] = Scales(
     ),
     # the book's build (make book): 3 seeds, the sweeps on 2, 30 episodes of 80 slots with the paper's share of
     # exploring episodes (a third); measured 2026-12-03 on one core: 40 x 100 slots took 210 s of runs (Ideal
-    # and PTS 9 s each), so this scale's 2,400 slots a run take about 130 s. The verdicts that need the
+    # and PTS 9 s each), so runs of 2,400 slots take about 130 s in all. The verdicts that need the
     # paper's horizon or more seeds are the recorded deciding run's.
     laptop=ATSScale(episodes=30, horizon=80, seeds=3, sweep_seeds=2, agent=AgentConfig(eps_decay_episodes=10)),
     paper=ATSScale(episodes=1000, horizon=200, seeds=5, sweep_seeds=5),
