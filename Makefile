@@ -22,7 +22,7 @@ endif
 NOTEBOOK_SOURCES := $(wildcard notebooks/*.md)
 ALL_CHAPTERS := $(filter-out scorecard,$(basename $(notdir $(NOTEBOOK_SOURCES))))
 # Longest first (measured laptop times), so that two at a time leave no long notebook for the end.
-LONGEST_FIRST := ats trl_hpo slicing ma2ml od3 foundations exp3
+LONGEST_FIRST := ats od3 trl_hpo slicing ma2ml exp3 foundations
 CHAPTERS := $(foreach c,$(LONGEST_FIRST),$(filter $(c),$(ALL_CHAPTERS))) $(filter-out $(LONGEST_FIRST),$(ALL_CHAPTERS))
 EXECUTED_DIR := $(BOOK)/notebooks
 EXECUTED := $(addprefix $(EXECUTED_DIR)/,$(addsuffix .ipynb,$(CHAPTERS)))
@@ -33,7 +33,9 @@ SCORECARD := $(EXECUTED_DIR)/scorecard.ipynb
 # the scorecard) only. Before the environment exists, every source file counts.
 ALL_SRC := $(shell find src -name '*.py' -not -path '*/__pycache__/*')
 DATA_INPUTS := $(wildcard data/paper/*.yaml) $(filter-out %.partial.csv,$(wildcard data/tables/*.csv))
-sources_of = $(or $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -m edgelearn.core.store files $(1) 2>/dev/null),$(ALL_SRC))
+# One call for all notebooks (words NAME@FILE; it imports nothing heavy: under a second).
+NOTEBOOK_DEPS := $(shell [ -x $(VENV)/bin/python ] && $(VENV)/bin/python -m edgelearn.core.store deps $(NOTEBOOK_SOURCES) 2>/dev/null)
+sources_of = $(or $(patsubst $(1)@%,%,$(filter $(1)@%,$(NOTEBOOK_DEPS))),$(ALL_SRC))
 # The environment is keyed by the content of the requirements, not by file dates.
 REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
@@ -91,7 +93,7 @@ $(SCALE_STAMP):
 
 # MyST markdown -> .ipynb (jupytext) -> executed by papermill inside the book tree.
 # The output is written under a temporary name and moved into place only on success.
-$(foreach nb,$(CHAPTERS) scorecard,$(eval $(EXECUTED_DIR)/$(nb).ipynb: $(call sources_of,notebooks/$(nb).md)))
+$(foreach nb,$(CHAPTERS) scorecard,$(eval $(EXECUTED_DIR)/$(nb).ipynb: $(call sources_of,$(nb))))
 $(EXECUTED_DIR)/%.ipynb: notebooks/%.md $(DATA_INPUTS) $(SCALE_STAMP) | $(STAMP) data-check
 	@echo "== executing $< at scale $(SCALE)"
 	mkdir -p $(INPUTS)
@@ -110,14 +112,15 @@ DATASETS_laptop := mnist fashion-mnist
 DATASETS_paper := mnist fashion-mnist
 .PHONY: data-check
 data-check: | $(STAMP)
-	@$(BIN)/python -m edgelearn.core.datacheck $(DATASETS_$(SCALE))
+	@$(if $(DATA_CHECKED),:,$(BIN)/python -m edgelearn.core.datacheck $(DATASETS_$(SCALE)))
 
 # The scorecard reads every chapter's results and run time, and the pages' word counts: it runs last.
 $(SCORECARD): $(EXECUTED) $(wildcard $(BOOK)/*.md $(BOOK)/*/*.md)
 
 # The chapters' notebooks are independent: JOBS of them execute at once (default 2, one per core
-# of the project's machine); the scorecard runs after them. Measured at laptop scale on 2 cores:
-# 618 s with JOBS=2, 792 s with JOBS=1 (six notebooks); seven notebooks, longest first: 571 s (CI, clean clone).
+# of the project's machine); the scorecard runs after them. Measured at laptop scale on 2 cores
+# (2026-12-03, after make test): make book 357 s, of which the notebooks 327 s (their own times, longest
+# first: ATS 107, OD3 99, TRL-HPO 93, Slicing 84, MA2ML 77, EXP3 76, foundations 43, scorecard 13 s).
 JOBS ?= 2
 # Notebooks running side by side each keep to one thread in their own process (their pools' workers
 # already do): OpenMP threads of two kernels spinning on the same cores slow both down several-fold.
@@ -134,7 +137,7 @@ $(EXERCISE_PAGES): $(wildcard exercises/*.md) $(wildcard src/edgelearn/course/*.
 	touch $@
 
 book: $(STAMP) data-check $(EXERCISE_PAGES)
-	$(MAKE) --no-print-directory -j$(JOBS) executed
+	$(MAKE) --no-print-directory -j$(JOBS) executed DATA_CHECKED=1
 	@echo "== building the book (warnings are errors)"
 	$(BIN)/jupyter-book build $(BOOK) --all -W -n --keep-going --quiet
 	@echo "The book is at $(abspath $(BOOK))/_build/html/index.html"

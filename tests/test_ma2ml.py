@@ -215,7 +215,7 @@ def test_ma2ml_lite_observe_as_the_search_loop_runs_it():
 def test_scales():
     assert set(ma2ml.SCALES) == {"smoke", "laptop", "paper", "deciding"}
     laptop = ma2ml.SCALES["laptop"]
-    assert (laptop.table_scale, laptop.n_seeds, laptop.n_batches, laptop.batch_size) == ("laptop", 20, 25, 4)
+    assert (laptop.table_scale, laptop.n_seeds, laptop.n_batches, laptop.batch_size) == ("laptop", 12, 25, 4)
     assert ma2ml.SCALES["smoke"].table_scale == "live"
     for cfg in ma2ml.SCALES.values():
         assert cfg.table_scale == "live" or cfg.table_scale in ma2ml.TABLE_SCALES

@@ -186,6 +186,35 @@ def test_fingerprints_follow_imports_transitively_and_only_them():
         store.code_fingerprint([])
 
 
+def test_the_makefile_query_imports_nothing_heavy_and_lists_each_notebooks_sources():
+    """``store deps`` answers for every notebook in one call that imports no paper, torch or numpy's
+    dependants: the Makefile runs it at every parse (it once took 3 s a notebook)."""
+    root = Path(__file__).resolve().parents[1]
+    notebooks = sorted(str(p.relative_to(root)) for p in (root / "notebooks").glob("*.md"))
+    probe = (
+        "import sys; from edgelearn.core import store; out = store.source_files(sys.argv[1:]); "
+        "print(sorted(m for m in ('torch', 'edgelearn.ats', 'edgelearn.exp3', 'scipy') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *notebooks], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+    words = subprocess.run(
+        [sys.executable, "-m", "edgelearn.core.store", "deps", *notebooks],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for nb in notebooks:
+        name = Path(nb).stem
+        listed = [w.split("@", 1)[1] for w in words if w.startswith(name + "@")]
+        assert listed == store.source_files([nb]) and "src/edgelearn/core/store.py" in listed
+    assert "src/edgelearn/ats/ats.py" in store.source_files(["notebooks/ats.md"])
+    assert not any("/ats/" in f for f in store.source_files(["notebooks/exp3.md"]))  # a chapter's own package only
+    assert store._module_file("numpy") is None and store._module_file("edgelearn.ats.ATSScale") is None
+
+
 def test_a_missing_or_vanished_fingerprint_counts_as_stale():
     assert store.changed_modules(None) == ["(no code fingerprint recorded)"]
     record = store.code_fingerprint("edgelearn.core.scales").as_dict()

@@ -125,15 +125,27 @@ def jsonable(value: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _package_dir() -> Path:
+    """The folder of the ``edgelearn`` package (finding a top-level package imports nothing)."""
+    spec = find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"the {PACKAGE} package is not installed: run make setup")
+    return Path(spec.origin).parent
+
+
 def _module_file(name: str) -> Path | None:
-    """The source file of module (or package) ``name``, found without importing it."""
-    try:
-        spec = find_spec(name)
-    except (ImportError, ValueError):
+    """The source file of ``edgelearn`` module (or package) ``name``, or ``None``: found from the dotted
+    name alone, so that nothing is imported (``find_spec`` of a submodule would import its packages,
+    and with them torch: seconds for every notebook the Makefile asks about)."""
+    parts = name.split(".") if isinstance(name, str) else []
+    if not parts or parts[0] != PACKAGE or not all(part.isidentifier() for part in parts):
         return None
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
-        return None
-    return Path(spec.origin)
+    base = _package_dir().joinpath(*parts[1:])
+    for path in (base / "__init__.py", base.with_name(base.name + ".py") if len(parts) > 1 else None):
+        if path is not None and path.is_file():
+            return path
+    return None
 
 
 def _is_package(path: Path) -> bool:
@@ -468,22 +480,34 @@ def notebook_modules(path: str | os.PathLike) -> list[str]:
     return dependencies(sorted(names - {PACKAGE})) if names - {PACKAGE} else []
 
 
+def source_files(targets: Iterable[str]) -> list[str]:
+    """The source files (relative to the repository where inside it) whose edit makes the results of
+    ``targets`` stale: MyST notebooks (``.md``) or module names."""
+    modules: set[str] = set()
+    for target in targets:
+        modules |= set(notebook_modules(target) if target.endswith(".md") else dependencies([target]))
+    root = repo_root()
+    paths = (_module_file(name) for name in sorted(modules))
+    return [os.path.relpath(path, root) if path.is_relative_to(root) else str(path) for path in paths if path]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m edgelearn.core.store files NOTEBOOK.md|MODULE ...``: the source files (relative to the
-    repository) whose edit makes the results of those notebooks or modules stale, one per line."""
+    repository) whose edit makes the results of those notebooks or modules stale, one per line.
+
+    ``python -m edgelearn.core.store deps NOTEBOOK.md ...``: the same for each notebook, on one line
+    as words ``NAME@FILE`` (NAME: the notebook's file name without ``.md``), for the Makefile to
+    read in one call."""
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2 or args[0] != "files":
+    if len(args) < 2 or args[0] not in ("files", "deps"):
         print(main.__doc__, file=sys.stderr)
         return 2
-    modules: set[str] = set()
-    for arg in args[1:]:
-        modules |= set(notebook_modules(arg) if arg.endswith(".md") else dependencies([arg]))
-    root = repo_root()
-    for name in sorted(modules):
-        path = _module_file(name)
-        print(os.path.relpath(path, root) if path.is_relative_to(root) else path)
+    if args[0] == "files":
+        print("\n".join(source_files(args[1:])))
+    else:
+        print(" ".join(f"{Path(nb).stem}@{path}" for nb in args[1:] for path in source_files([nb])))
     return 0
 
 

@@ -374,9 +374,9 @@ SCALES: Scales[OD3Config] = Scales(
     # the book's build (make book): 3 seeds, Case 2 on 2, about a minute on a core
     laptop=OD3Config(
         teacher=dataclasses.replace(_CARTPOLE, steps=20_000),
-        student=dataclasses.replace(_CARTPOLE, steps=12_000),
+        student=dataclasses.replace(_CARTPOLE, steps=10_000),
         seeds=(0, 1, 2),
-        sweep_steps=8_000,
+        sweep_steps=5_000,
         sweep_seeds=(0, 1),
     ),
     paper=OD3Config(teacher=_PONG, student=_PONG, seeds=(0, 1, 2), sweep_steps=3_000_000, sweep_seeds=(0,)),

@@ -149,10 +149,10 @@ SCALES: Scales[TRLConfig] = Scales(
         training=CandidateTraining(n_train=256, n_val=512, epochs=1), episodes=2, models_per_episode=3, warmup=4,
         buffer_size=64, seeds=(0,), workers=1, backend="serial",
     ),
-    # timed on the 2-core machine: about 0.5 s per candidate at 500 images, one epoch; 4 episodes keep the
-    # chapter near a minute in the book's build
+    # timed on the 2-core machine: about 0.5 s per candidate at 500 images, one epoch (0.3 s at 300); 3 episodes
+    # keep the chapter near a minute in the book's build
     laptop=TRLConfig(
-        training=CandidateTraining(n_train=500, n_val=600, epochs=1), episodes=4, models_per_episode=4, warmup=16,
+        training=CandidateTraining(n_train=300, n_val=600, epochs=1), episodes=3, models_per_episode=4, warmup=8,
         buffer_size=2_000, seeds=(0, 1, 2), workers=2, backend="process",
     ),
     # 300 x 10 candidates of 5 epochs on 20,000 images: for a GPU machine or a cluster ("auto": cuda if present).
@@ -170,7 +170,7 @@ SCALES: Scales[TRLConfig] = Scales(
     # agent updated a dozen times or so): 24 episodes of the paper's 10 models, DDPG updates (the paper's 5 an
     # episode) from the warm-up of 100 transitions, reached in episode 5 at about 24 transitions an episode, to
     # the end: about 100 updates over 20 episodes, 15 of them exploring; 5 seeds for the paired intervals
-    # (AccTime, attention); candidates trained on 800 images for 2 epochs (3.2x laptop's image-epochs), scored
+    # (AccTime, attention); candidates trained on 800 images for 2 epochs (5.3x laptop's image-epochs), scored
     # on 1,000 (offline both come from MNIST's 10,000 test images, disjoint). Random search and MetaQNN at
     # TRL-HPO's number of trained candidates, as at every scale. Measured on the project's 2-core machine
     # (2026-12-02, random search, one process, the other core idle): 23 new candidates an exploring episode;
