@@ -34,6 +34,7 @@ import json
 import os
 import pickle
 import re
+import sys
 import tempfile
 import tokenize
 from collections.abc import Iterable, Sequence
@@ -125,25 +126,28 @@ def jsonable(value: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _package_dir() -> Path:
-    """The folder of the ``edgelearn`` package (finding a top-level package imports nothing)."""
-    spec = find_spec(PACKAGE)
-    if spec is None or spec.origin is None:
-        raise ModuleNotFoundError(f"the {PACKAGE} package is not installed: run make setup")
-    return Path(spec.origin).parent
-
-
 def _module_file(name: str) -> Path | None:
-    """The source file of ``edgelearn`` module (or package) ``name``, or ``None``: found from the dotted
-    name alone, so that nothing is imported (``find_spec`` of a submodule would import its packages,
-    and with them torch: seconds for every notebook the Makefile asks about)."""
+    """The source file of ``edgelearn`` module (or package) ``name``, or ``None``, found without
+    importing anything: ``find_spec`` once the parent package is imported (it then reads the package's
+    ``__path__``), else the parent's folder (``find_spec`` would import the parent packages, and with
+    them torch: seconds for every notebook the Makefile asks about)."""
     parts = name.split(".") if isinstance(name, str) else []
     if not parts or parts[0] != PACKAGE or not all(part.isidentifier() for part in parts):
         return None
-    base = _package_dir().joinpath(*parts[1:])
-    for path in (base / "__init__.py", base.with_name(base.name + ".py") if len(parts) > 1 else None):
-        if path is not None and path.is_file():
+    parent = name.rpartition(".")[0]
+    if not parent or parent in sys.modules:
+        try:
+            spec = find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        origin = spec.origin if spec is not None else None
+        return Path(origin) if origin is not None and origin.endswith(".py") else None
+    parent_file = _module_file(parent)
+    if parent_file is None or not _is_package(parent_file):
+        return None
+    folder = parent_file.parent / parts[-1]
+    for path in (folder / "__init__.py", folder.with_name(parts[-1] + ".py")):
+        if path.is_file():
             return path
     return None
 
@@ -498,8 +502,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``python -m edgelearn.core.store deps NOTEBOOK.md ...``: the same for each notebook, on one line
     as words ``NAME@FILE`` (NAME: the notebook's file name without ``.md``), for the Makefile to
     read in one call."""
-    import sys
-
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2 or args[0] not in ("files", "deps"):
         print(main.__doc__, file=sys.stderr)
