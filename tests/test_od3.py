@@ -131,6 +131,33 @@ def test_lr_scheduler_decays_linearly():
     assert all(a >= b for a, b in zip(lrs, lrs[1:]))
 
 
+@pytest.mark.parametrize("layout", ["mlp", "minatar"])
+def test_forward_and_adam_step_are_the_modules_and_optimizer_step_bit_for_bit(layout):
+    """QNet.forward calls each layer's operation directly and adam_step calls torch's functional fused Adam:
+    both must give exactly what nn.Sequential and Adam(fused=True).step() + zero_grad give."""
+    env = "cartpole" if layout == "mlp" else "minatar:breakout"
+    ours, theirs = od3.build_net(env, "smallnet", seed=2), od3.build_net(env, "smallnet", seed=2)
+    shape = (4,) if layout == "mlp" else (4, 10, 10)
+    data = torch.rand((6, 8, *shape), generator=torch.Generator().manual_seed(0))
+    opts = [torch.optim.Adam(n.parameters(), lr=1e-3, eps=1.5e-4, fused=True) for n in (ours, theirs)]
+    scheduler = rl.linear_lr_scheduler(opts[0], 1e-3, 1e-4, 4)
+    for x in data:
+        y = ours(x)
+        assert torch.equal(y, theirs.head(theirs.body(x)))
+        y.square().mean().backward()
+        theirs.head(theirs.body(x)).square().mean().backward()
+        od3.od3.adam_step(opts[0])
+        opts[1].param_groups[0]["lr"] = opts[0].param_groups[0]["lr"]
+        opts[1].step()
+        opts[1].zero_grad(set_to_none=True)
+        scheduler.step()
+        assert all(p.grad is None for p in ours.parameters())
+        assert all(torch.equal(p, q) for p, q in zip(ours.parameters(), theirs.parameters()))
+    assert opts[0].state_dict()["state"].keys() == opts[1].state_dict()["state"].keys()
+    for a, b in zip(opts[0].state_dict()["state"].values(), opts[1].state_dict()["state"].values()):
+        assert all(torch.equal(a[k], b[k]) for k in ("step", "exp_avg", "exp_avg_sq"))
+
+
 def test_target_network_updates_on_schedule(monkeypatch):
     calls = []
     original = rl.hard_update
