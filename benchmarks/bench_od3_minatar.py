@@ -34,7 +34,6 @@ import time
 import timeit
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from edgelearn import od3
@@ -99,11 +98,7 @@ def floor(size: str, steps: int = STEPS) -> float:
             return int(net(obs).argmax(dim=1))
 
     def update() -> None:
-        batch = memory.sample(CFG.batch_size)
-        with torch.no_grad():
-            best_next = target(batch["next_obs"]).max(dim=1).values
-        q = net(batch["obs"]).gather(1, batch["action"].unsqueeze(1)).squeeze(1)
-        loss = F.smooth_l1_loss(q, batch["reward"] + CFG.gamma * (1.0 - batch["done"]) * best_next)
+        loss, _ = rl.dqn_loss(net, target, memory.sample(CFG.batch_size), CFG.gamma)
         loss.backward()
         od3.od3.clip_grad_norm(params, 10.0)
         od3.od3.adam_step(optimiser)
