@@ -169,6 +169,10 @@ def browser_defects(html: Path, shots: Path | None, executable: str) -> list[Def
                     " || (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)"
                 )
                 view.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
+                # on a loaded machine the first typeset can still be under way when the startup promise
+                # resolves: one more pass typesets what MathJax's configuration processes (raw TeX outside
+                # it stays raw, and is reported)
+                view.evaluate("() => window.MathJax?.typesetPromise ? window.MathJax.typesetPromise() : null")
                 view.evaluate(COMMON_JS)
                 found += [Defect(name, kind, detail) for kind, detail in view.evaluate(script)]
             found += [Defect(name, "console error", e[:160]) for e in errors if not any(n in e for n in NOISE)]
