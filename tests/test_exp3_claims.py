@@ -30,7 +30,7 @@ def envelope(t: float, k: int = K) -> float:
 def runs(mean: float, spread: float = 1.0, **labels) -> pd.DataFrame:
     """N runs with regrets ``mean + spread * Z`` and the columns of ``PlayResult.frame``."""
     regret = mean + spread * Z
-    df = pd.DataFrame({"run": np.arange(N), "regret": regret, "learner_loss": regret + 100.0, "best_loss": 100.0})
+    df = pd.DataFrame({"run": np.arange(N), "regret": regret})
     for key, value in labels.items():
         df[key] = value
     return df
@@ -47,8 +47,9 @@ def curves(exp3_adv: float = 10.0, ucb_adv_share: float = 1 - 1 / K, exp3_spread
             runs(exp3_adv * t / T, exp3_spread, method="EXP3", sequence="adversarial", **common),
             runs(ucb_adv_share * t, 0.0, method="UCB1", sequence="adversarial", **common),
         ]
-    return pd.concat(frames, ignore_index=True)[["run", "t", "regret", "learner_loss", "best_loss", "method",
-                                                "sequence", "n_arms", "eta", "horizon"]]  # fmt: skip
+    return pd.concat(frames, ignore_index=True)[
+        ["run", "t", "regret", "method", "sequence", "n_arms", "eta", "horizon"]
+    ]
 
 
 def horizon_table(means: dict[int, float] | None = None, spread: float = 5.0) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pytest
 
 from edgelearn.core import scorecard
 from edgelearn.core.results import Recorder
-from edgelearn.core.scorecard import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED, Claim, ClaimRules
+from edgelearn.core.scorecard import NOT_REPRODUCED, NOT_TESTABLE, PARTLY, REPRODUCED, Claim, ClaimRules, linear_rate
 from edgelearn.core.stats import paired_difference
 
 
@@ -180,3 +180,20 @@ def test_beats_claim_leaves_out_pairs_with_a_missing_value():
     assert claim.ours.startswith("reward; A - B: +1.05 [") and "paired t over 2 seeds" in claim.ours
     one = scorecard.beats_claim("c", a, b.where(b.index != 1), "A", "B", measured="runs")
     assert one.verdict == NOT_TESTABLE and one.measured == "runs" and one.why.startswith("1 seed:")
+
+
+def test_linear_rate_splits_a_linear_part_from_a_sqrt_part():
+    t = np.array([5e5, 1e6, 1.5e6, 2e6])
+    assert linear_rate(t, 0.003 * t + 7.0 * np.sqrt(t)) == pytest.approx(0.003)
+    assert linear_rate(t, 7.0 * np.sqrt(t)) == pytest.approx(0.0, abs=1e-12)
+    runs = np.stack([0.001 * t, 0.002 * t + np.sqrt(t), 4.0 * np.sqrt(t)])
+    np.testing.assert_allclose(linear_rate(t, runs), [0.001, 0.002, 0.0], atol=1e-12)
+    assert linear_rate(t, t**0.3) < 0  # flatter than sqrt(t): a negative linear part
+
+
+@pytest.mark.parametrize(
+    "t, y", [([1.0], [1.0]), ([2.0, 2.0], [1.0, 2.0]), ([0.0, 1.0], [0.0, 1.0]), ([1.0, 2.0], [1.0])]
+)
+def test_linear_rate_rejects_bad_input(t, y):
+    with pytest.raises(ValueError, match="'t'|'y'"):
+        linear_rate(np.array(t), np.array(y))

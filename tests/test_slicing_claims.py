@@ -285,9 +285,11 @@ def test_sbs_outside_every_verdict():
         ]
         return {"priors": pd.concat([prior("uniform", 500, growth_exponent=1.0), *parts], ignore_index=True)}
 
-    assert verdict("sbs_outside", missing(1.0, 1.0)) == R  # linear: growth 1
-    assert verdict("sbs_outside", missing(1.0, 0.5)) == P
-    assert verdict("sbs_outside", missing(0.5, 0.3)) == N  # sqrt: growth 0.41
+    assert verdict("sbs_outside", missing(1.0, 1.0)) == R  # linear: all of R_T is a t
+    assert verdict("sbs_outside", missing(0.8, 0.75)) == R  # a t is 71 % and 54 % of R_T
+    assert verdict("sbs_outside", missing(0.7, 0.7)) == P  # a > 0, but a t is only 44 % of R_T
+    assert verdict("sbs_outside", missing(1.0, 0.5)) == P  # one linear, one sqrt(t)
+    assert verdict("sbs_outside", missing(0.5, 0.3)) == N  # sqrt(t) and flatter: a = 0 and a < 0
     assert verdict("sbs_outside", priors(prior("SBS", 300, offset=0.5, size=4, holds=False))) == X  # T only
     assert verdict("sbs_outside", priors(prior("SBS", 50, size=4))) == X  # no subset missed the optimum
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from html import escape
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -199,6 +200,24 @@ def beats_verdict(comparison: PairedComparison, a: str, b: str, *, higher_is_bet
     if ahead:
         return PARTLY, f"{a} is ahead on average but the {level} {comparison.test} interval of {a} - {b} holds 0"
     return NOT_REPRODUCED, f"{a} is not ahead on average and the {level} {comparison.test} interval holds 0"
+
+
+def linear_rate(t: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Per-round rate ``a`` of the least-squares fit :math:`y_t \\approx a\\,t + b\\sqrt{t}`, per row.
+
+    Splits a regret curve into a part that grows linearly (a loss per round that never vanishes,
+    such as the gap of a learner that cannot play the optimum) and a :math:`\\sqrt{t}` part (the
+    cost of learning), for rules that ask whether regret grows linearly. ``y`` is ``(len(t),)`` or
+    ``(n_runs, len(t))``; ``t`` holds at least two distinct positive checkpoints.
+    """
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    if t.ndim != 1 or np.unique(t).size < 2 or np.any(t <= 0):
+        raise ValueError(f"'t' must hold at least 2 distinct positive checkpoints, got {t}")
+    if y.ndim not in (1, 2) or y.shape[-1] != t.size:
+        raise ValueError(f"'y' must have len(t) = {t.size} columns, got shape {y.shape}")
+    basis = np.column_stack([t, np.sqrt(t)])
+    coef = np.linalg.lstsq(basis, np.atleast_2d(y).T, rcond=None)[0]
+    return coef[0] if y.ndim == 2 else coef[0, 0]
 
 
 def unavailable(

@@ -149,15 +149,16 @@ class PlayResult:
     tracked_prob: np.ndarray | None = field(default=None)  # (n_runs, len(t)) p_t of `track_arm`(s)
 
     def frame(self, **labels: object) -> pd.DataFrame:
-        """Tidy table: one row per run x checkpoint, with ``labels`` as constant columns."""
+        """Tidy table: one row per run x checkpoint, with ``labels`` as constant columns.
+
+        Holds the regret (and ``p_tracked`` where tracked); the cumulative losses it is the
+        difference of stay on the result, not in the table that is saved and recorded."""
         n_runs, n_t = self.regret.shape
         df = pd.DataFrame(
             {
                 "run": np.repeat(np.arange(n_runs), n_t),
                 "t": np.tile(self.t, n_runs),
                 "regret": self.regret.ravel(),
-                "learner_loss": self.learner_loss.ravel(),
-                "best_loss": self.best_loss.ravel(),
             }
         )
         if self.tracked_prob is not None:

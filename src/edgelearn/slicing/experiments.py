@@ -187,9 +187,12 @@ def super_action_table(space: DecisionSpace, models: Sequence[AccuracyModel], tr
 
 
 # -- 2. pre-learning: sizes and times ----------------------------------------------------------
-def space_sizes(cfg: SlicingScale, max_built: int = 3_000_000) -> pd.DataFrame:
+def space_sizes(cfg: SlicingScale, max_built: int = 3_000_000, repeats: int = 5) -> pd.DataFrame:
     """|F|, |SA|, |RSA| over the sweep of services x levels (``count_space``, timed), and each
-    pre-learning step's time where ``build_space`` fits (|F| <= ``max_built``)."""
+    pre-learning step's time where ``build_space`` fits (|F| <= ``max_built``): the median of
+    ``repeats`` builds, so that one slow moment of a shared machine does not decide a ratio."""
+    if repeats < 1:
+        raise ValueError(f"'repeats' must be >= 1, got {repeats}")
     rows = []
     for n_services in cfg.size_services:
         for levels in cfg.size_levels:
@@ -199,10 +202,15 @@ def space_sizes(cfg: SlicingScale, max_built: int = 3_000_000) -> pd.DataFrame:
             row = {"services": n_services, "levels": levels, **{f"|{k}|": v for k, v in counted.items()}}
             row["count_s"] = time.perf_counter() - t0
             if counted["OLS"] <= max_built:
-                t0 = time.perf_counter()
-                built = build_space(instance)
-                row["build_s"] = time.perf_counter() - t0
-                row.update({f"{k} (s)": v for k, v in built.seconds.items()})
+                builds = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    built = build_space(instance)
+                    builds.append(
+                        {"build_s": time.perf_counter() - t0, **{f"{k} (s)": v for k, v in built.seconds.items()}}
+                    )
+                row.update(pd.DataFrame(builds).median().to_dict())
+                row["timings"] = repeats
             rows.append(row)
     return pd.DataFrame(rows)
 
