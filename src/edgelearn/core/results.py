@@ -95,7 +95,21 @@ def _device() -> str:
                 break
     except OSError:
         pass
-    return f"cpu: {cpu} ({os.cpu_count()} logical cores)"
+    return f"cpu: {cpu} ({os.cpu_count()} logical cores{_numpy_simd()})"
+
+
+def _numpy_simd() -> str:
+    """NumPy's SIMD targets in use on this CPU (e.g. ``X86_V3`` for AVX2, ``X86_V4`` for AVX-512).
+
+    Its vectorised ``exp`` and reductions can differ in the last bit between targets, and a long
+    run that samples from such numbers (EXP3 over millions of rounds) then follows another path: the
+    same seed gives the same numbers on the same kind of CPU, the same statistics on any."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:  # a NumPy without this (private) table
+        return ""
+    found = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    return f", NumPy SIMD {' '.join(found)}" if found else ""
 
 
 def package_versions() -> dict[str, str]:
